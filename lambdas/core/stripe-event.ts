@@ -1,0 +1,78 @@
+// The Stripe event envelope as the verifier accepts it (CONTRACT section 3), and small
+// readers for the loosely typed objects inside it. Pure: no I/O, no AWS SDK.
+
+export type StripeObject = Record<string, unknown>;
+
+export interface StripeEvent {
+  id: string;
+  object: 'event';
+  type: string;
+  created: number;
+  livemode: boolean;
+  account?: string | null;
+  api_version?: string | null;
+  data: {
+    object: StripeObject;
+    previous_attributes?: StripeObject;
+  };
+}
+
+/** Why a parsed JSON value is not a Stripe event, or null when it is one. */
+export function stripeEventProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return 'payload is not a JSON object';
+  }
+  const v = value as Record<string, unknown>;
+  if (v.object !== 'event') return 'payload is not a Stripe event: "object" must be "event"';
+  if (typeof v.id !== 'string' || !v.id.startsWith('evt_')) {
+    return 'payload is not a Stripe event: "id" must start with "evt_"';
+  }
+  if (typeof v.type !== 'string' || v.type.length === 0) {
+    return 'payload is not a Stripe event: "type" must be a string';
+  }
+  if (typeof v.created !== 'number' || !Number.isFinite(v.created)) {
+    return 'payload is not a Stripe event: "created" must be a number';
+  }
+  const data = v.data as Record<string, unknown> | undefined;
+  if (
+    typeof data !== 'object' ||
+    data === null ||
+    typeof data.object !== 'object' ||
+    data.object === null ||
+    Array.isArray(data.object)
+  ) {
+    return 'payload is not a Stripe event: "data.object" must be an object';
+  }
+  return null;
+}
+
+/** A string field, or null when absent or not a string. */
+export function str(obj: StripeObject | undefined, key: string): string | null {
+  const v = obj?.[key];
+  return typeof v === 'string' ? v : null;
+}
+
+/** A number field, or null when absent or not a finite number. */
+export function num(obj: StripeObject | undefined, key: string): number | null {
+  const v = obj?.[key];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/** A nested object field, or undefined. */
+export function obj(o: StripeObject | undefined, key: string): StripeObject | undefined {
+  const v = o?.[key];
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as StripeObject) : undefined;
+}
+
+/**
+ * An id that Stripe may send either as a string or, when expanded, as an object with `id`
+ * (for example `customer`, `latest_charge`, `payment_intent`).
+ */
+export function idOf(o: StripeObject | undefined, key: string): string | null {
+  const v = o?.[key];
+  if (typeof v === 'string') return v;
+  if (typeof v === 'object' && v !== null && typeof (v as StripeObject).id === 'string') {
+    return (v as StripeObject).id as string;
+  }
+  return null;
+}
