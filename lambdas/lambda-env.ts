@@ -1,0 +1,19 @@
+// Environment variable names the Lambda functions read, set by the CDK stack and by the
+// local twin. CONTRACT section 2 names the user-facing ones; secrets are never values here,
+// only Secrets Manager ids.
+
+export const ENV = {
+  tableName: 'TABLE_NAME',
+  queueUrlPrefix: 'QUEUE_URL_PREFIX',
+  enabledEventTypes: 'ENABLED_EVENT_TYPES',
+  eventType: 'EVENT_TYPE',
+  topicArn: 'TOPIC_ARN',
+  webhookSecretArn: 'STRIPE_WEBHOOK_SECRET_ARN',
+  apiKeySecretArn: 'STRIPE_API_KEY_SECRET_ARN',
+  webhookSecret: 'STRIPE_WEBHOOK_SECRET',
+  apiKey: 'STRIPE_API_KEY',
+  apiBase: 'STRIPE_API_BASE',
+  stripeMode: 'STRIPE_MODE',
+  tolerance: 'STRIPE_SIGNATURE_TOLERANCE_SECONDS',
+  expiryWarningDays: 'EXPIRY_WARNING_DAYS',
+} as const;
