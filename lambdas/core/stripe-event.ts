@@ -17,16 +17,26 @@ export interface StripeEvent {
   };
 }
 
-/** Why a parsed JSON value is not a Stripe event, or null when it is one. */
-export function stripeEventProblem(value: unknown): string | null {
+/** Prefix of the synthetic events `npm run backfill` queues (CONTRACT section 7). */
+export const BACKFILL_ID_PREFIX = 'bf_';
+
+/**
+ * Why a parsed JSON value is not a Stripe event, or null when it is one. Processors also
+ * accept backfill ids (`bf_...`), which never pass through the verifier.
+ */
+export function stripeEventProblem(
+  value: unknown,
+  { allowBackfillIds = false }: { allowBackfillIds?: boolean } = {},
+): string | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return 'payload is not a JSON object';
   }
   const v = value as Record<string, unknown>;
   if (v.object !== 'event') return 'payload is not a Stripe event: "object" must be "event"';
-  if (typeof v.id !== 'string' || !v.id.startsWith('evt_')) {
-    return 'payload is not a Stripe event: "id" must start with "evt_"';
-  }
+  const idOk =
+    typeof v.id === 'string' &&
+    (v.id.startsWith('evt_') || (allowBackfillIds && v.id.startsWith(BACKFILL_ID_PREFIX)));
+  if (!idOk) return 'payload is not a Stripe event: "id" must start with "evt_"';
   if (typeof v.type !== 'string' || v.type.length === 0) {
     return 'payload is not a Stripe event: "type" must be a string';
   }

@@ -1,0 +1,29 @@
+// payment_method.* events: a method's details come from its newest event; a detach is
+// terminal. Stripe clears `customer` before sending payment_method.detached, so the owner
+// is the previous one, or the one an earlier event recorded for the method.
+
+import type { EventRule } from '../facts';
+import { idOf, str } from '../stripe-event';
+import { customerOfObject, ids, makeFact } from './common';
+import { methodDetails } from './payment-method-details';
+
+export const paymentMethodRule: EventRule = {
+  resolveCustomer(event) {
+    if (event.type !== 'payment_method.detached') return customerOfObject(event);
+    const previous = str(event.data.previous_attributes, 'customer');
+    if (previous) return { kind: 'customer', customerId: previous };
+    const current = customerOfObject(event);
+    if (current.kind === 'customer') return current;
+    const methodId = idOf(event.data.object, 'id');
+    return methodId ? { kind: 'lookup', keys: [methodId], chargeId: null } : { kind: 'none' };
+  },
+  toFact(event) {
+    const methodId = idOf(event.data.object, 'id') ?? event.id;
+    return makeFact(event, {
+      objectId: methodId,
+      ref: methodId,
+      data: methodDetails(event.data.object),
+    });
+  },
+  revealKeys: (event) => ids(idOf(event.data.object, 'id')),
+};

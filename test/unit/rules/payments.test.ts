@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { buildEvent } from '../../../bin/stripe-events';
+import { reasons, statusOf } from '../../support/derive';
+
+const pi = (type: string, id: string, created: number, evt?: string) =>
+  buildEvent(type, { created, object: { id }, ...(evt ? { id: evt } : {}) });
+const charge = (type: string, id: string, created: number, paymentIntent: string | null = null) =>
+  buildEvent(type, { created, object: { id, payment_intent: paymentIntent } });
+
+describe('payment_intent rules', () => {
+  it('blocks a customer whose PaymentIntent failed, naming the PaymentIntent and event', () => {
+    const failed = pi('payment_intent.payment_failed', 'pi_1', 100, 'evt_fail');
+    const s = statusOf([failed]);
+    expect(s.canAllocate).toBe(false);
+    expect(s.blockers).toEqual([
+      { reason: 'payment_failed', objectId: 'pi_1', since: 100, eventId: 'evt_fail' },
+    ]);
+  });
+
+  it('lifts the block when the same PaymentIntent succeeds, whatever the order of created', () => {
+    const s = statusOf([
+      pi('payment_intent.payment_failed', 'pi_1', 200),
+      pi('payment_intent.succeeded', 'pi_1', 100),
+    ]);
+    expect(s.blockers).toEqual([]);
+    expect(s.canAllocate).toBe(true);
+  });
+
+  it('treats a canceled PaymentIntent as terminal', () => {
+    const s = statusOf([
+      pi('payment_intent.canceled', 'pi_1', 100),
+      pi('payment_intent.payment_failed', 'pi_1', 300),
+    ]);
+    expect(s.blockers).toEqual([]);
+  });
+
+  it('lets a later successful payment of another PaymentIntent supersede a failure', () => {
+    const s = statusOf([
+      pi('payment_intent.payment_failed', 'pi_1', 100),
+      pi('payment_intent.succeeded', 'pi_2', 100),
+    ]);
+    expect(s.blockers).toEqual([]);
+  });
+
+  it('blocks again on a failure after the superseding success, since that failure', () => {
+    const s = statusOf([
+      pi('payment_intent.payment_failed', 'pi_1', 100),
+      pi('payment_intent.succeeded', 'pi_2', 150),
+      pi('payment_intent.payment_failed', 'pi_1', 200, 'evt_b'),
+      pi('payment_intent.payment_failed', 'pi_1', 200, 'evt_a'),
+    ]);
+    expect(s.blockers).toEqual([
+      { reason: 'payment_failed', objectId: 'pi_1', since: 200, eventId: 'evt_a' },
+    ]);
+  });
+
+  it('keeps since at the smallest created among unsuperseded failures', () => {
+    const s = statusOf([
+      pi('payment_intent.payment_failed', 'pi_1', 300),
+      pi('payment_intent.payment_failed', 'pi_1', 250),
+    ]);
+    expect(s.blockers[0]?.since).toBe(250);
+  });
+});
+
+describe('charge rules', () => {
+  it('blocks on a legacy charge failure (no payment_intent)', () => {
+    const s = statusOf([charge('charge.failed', 'ch_1', 100)]);
+    expect(reasons(s)).toEqual(['payment_failed:ch_1']);
+  });
+
+  it('changes no blocker for a failed charge of a PaymentIntent', () => {
+    const s = statusOf([charge('charge.failed', 'ch_1', 100, 'pi_1')]);
+    expect(s.blockers).toEqual([]);
+  });
+
+  it('supersedes failures with a legacy successful charge at or after them', () => {
+    const s = statusOf([
+      charge('charge.failed', 'ch_1', 100),
+      pi('payment_intent.payment_failed', 'pi_1', 100),
+      charge('charge.succeeded', 'ch_2', 100),
+    ]);
+    expect(s.blockers).toEqual([]);
+  });
+
+  it('does not count a charge.succeeded of a PaymentIntent as a superseding payment', () => {
+    const s = statusOf([
+      charge('charge.failed', 'ch_1', 100),
+      charge('charge.succeeded', 'ch_2', 200, 'pi_9'),
+    ]);
+    expect(reasons(s)).toEqual(['payment_failed:ch_1']);
+  });
+
+  it('ignores an earlier success: a success before the failure does not clear it', () => {
+    const s = statusOf([
+      pi('payment_intent.succeeded', 'pi_2', 99),
+      charge('charge.failed', 'ch_1', 100),
+    ]);
+    expect(reasons(s)).toEqual(['payment_failed:ch_1']);
+  });
+});
