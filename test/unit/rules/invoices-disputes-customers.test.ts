@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { buildEvent } from '../../../bin/stripe-events';
+import { disputeRule } from '../../../lambdas/core/rules/dispute';
+import { customerRule } from '../../../lambdas/core/rules/customer';
+import { CUSTOMER, reasons, statusOf, warningReasons } from '../../support/derive';
+
+const inv = (type: string, created: number, evt?: string, id = 'in_1') =>
+  buildEvent(type, { created, object: { id }, ...(evt ? { id: evt } : {}) });
+const dp = (type: string, created: number, status?: string, id = 'dp_1') =>
+  buildEvent(type, { created, object: { id, ...(status ? { status } : {}) } });
+
+describe('invoice rules', () => {
+  it('blocks on invoice.payment_failed for that invoice', () => {
+    const s = statusOf([inv('invoice.payment_failed', 100, 'evt_f')]);
+    expect(s.blockers).toEqual([
+      { reason: 'payment_failed', objectId: 'in_1', since: 100, eventId: 'evt_f' },
+    ]);
+  });
+
+  it('is not cleared by a successful payment elsewhere: the invoice is still owed', () => {
+    const s = statusOf([
+      inv('invoice.payment_failed', 100),
+      buildEvent('payment_intent.succeeded', { created: 200, object: { id: 'pi_9' } }),
+    ]);
+    expect(reasons(s)).toEqual(['payment_failed:in_1']);
+  });
+
+  it.each(['invoice.paid', 'invoice.payment_succeeded', 'invoice.voided'])(
+    'removes the invoice blocker and warning for good on %s, even with an older created',
+    (terminal) => {
+      const s = statusOf([
+        inv('invoice.payment_failed', 300),
+        inv('invoice.marked_uncollectible', 400),
+        inv('invoice.payment_action_required', 300),
+        inv(terminal, 100),
+      ]);
+      expect(s.blockers).toEqual([]);
+      expect(s.warnings).toEqual([]);
+    },
+  );
+
+  it('replaces payment_failed by invoice_uncollectible, dated from the earliest of both', () => {
+    const s = statusOf([
+      inv('invoice.marked_uncollectible', 500, 'evt_u'),
+      inv('invoice.payment_failed', 200, 'evt_f'),
+    ]);
+    expect(s.blockers).toEqual([
+      { reason: 'invoice_uncollectible', objectId: 'in_1', since: 200, eventId: 'evt_f' },
+    ]);
+  });
+
+  it('opens invoice_uncollectible on its own', () => {
+    const s = statusOf([inv('invoice.marked_uncollectible', 500, 'evt_u')]);
+    expect(s.blockers).toEqual([
+      { reason: 'invoice_uncollectible', objectId: 'in_1', since: 500, eventId: 'evt_u' },
+    ]);
+  });
+
+  it('warns payment_action_required without blocking', () => {
+    const s = statusOf([inv('invoice.payment_action_required', 100)]);
+    expect(s.canAllocate).toBe(true);
+    expect(warningReasons(s)).toEqual(['payment_action_required:in_1']);
+  });
+});
+
+describe('dispute rules', () => {
+  it('blocks dispute_open on charge.dispute.created, inquiries included', () => {
+    const s = statusOf([dp('charge.dispute.created', 100, 'warning_needs_response')]);
+    expect(reasons(s)).toEqual(['dispute_open:dp_1']);
+  });
+
+  it('lifts the block for good on charge.dispute.closed with an older created', () => {
+    const s = statusOf([dp('charge.dispute.created', 200), dp('charge.dispute.closed', 100)]);
+    expect(s.blockers).toEqual([]);
+  });
+
+  it.each(['won', 'lost', 'warning_closed', 'prevented'])(
+    'treats any dispute event with status %s as terminal',
+    (status) => {
+      const s = statusOf([
+        dp('charge.dispute.created', 200),
+        dp('charge.dispute.updated', 100, status),
+      ]);
+      expect(s.blockers).toEqual([]);
+    },
+  );
+
+  it('keeps the block through an update with an open status', () => {
+    const s = statusOf([
+      dp('charge.dispute.created', 100),
+      dp('charge.dispute.updated', 200, 'under_review'),
+    ]);
+    expect(reasons(s)).toEqual(['dispute_open:dp_1']);
+  });
+
+  it('finds a dispute customer through its charge and PaymentIntent', () => {
+    const event = buildEvent('charge.dispute.created', {
+      object: { charge: 'ch_1', payment_intent: 'pi_1' },
+    });
+    expect(disputeRule.resolveCustomer(event)).toEqual({
+      kind: 'lookup',
+      keys: ['ch_1', 'pi_1'],
+      chargeId: 'ch_1',
+    });
+  });
+});
+
+describe('customer rules', () => {
+  it('makes the record exist on customer.created without changing anything', () => {
+    const s = statusOf([buildEvent('customer.created', { customer: CUSTOMER })]);
+    expect(s).toMatchObject({ canAllocate: true, blockers: [], warnings: [], paymentMethods: [] });
+  });
+
+  it('blocks customer_deleted on customer.deleted, naming the customer', () => {
+    const s = statusOf([
+      buildEvent('customer.deleted', { customer: CUSTOMER, created: 100, id: 'evt_d' }),
+    ]);
+    expect(s.blockers).toEqual([
+      { reason: 'customer_deleted', objectId: CUSTOMER, since: 100, eventId: 'evt_d' },
+    ]);
+  });
+
+  it('reads customer events owner from the object id', () => {
+    const event = buildEvent('customer.updated', { customer: 'cus_X1' });
+    expect(customerRule.resolveCustomer(event)).toEqual({ kind: 'customer', customerId: 'cus_X1' });
+  });
+});

@@ -1,0 +1,283 @@
+import { describe, expect, it } from 'vitest';
+import { buildEvent, fixture } from '../../../bin/stripe-events';
+import { expiryInstant } from '../../../lambdas/core/billing-status';
+import { paymentMethodRule } from '../../../lambdas/core/rules/payment-method';
+import { normalizeBrand } from '../../../lambdas/core/rules/payment-method-details';
+import { CUSTOMER, statusOf, warningReasons } from '../../support/derive';
+
+const DAY = 86_400;
+// 2026-11-22T00:00:00Z
+const NOW = Date.UTC(2026, 10, 22) / 1000;
+
+const pm = (type: string, created: number, card: Record<string, unknown> = {}, evt?: string) =>
+  buildEvent(type, {
+    created,
+    object: { id: 'pm_1', card: { ...(fixture('payment_method').card as object), ...card } },
+    ...(evt ? { id: evt } : {}),
+  });
+const legacy = (
+  type: string,
+  created: number,
+  fields: Record<string, unknown> = {},
+  evt?: string,
+) =>
+  buildEvent(type, { created, object: { id: 'card_1', ...fields }, ...(evt ? { id: evt } : {}) });
+
+describe('payment method details', () => {
+  it('reads a PaymentMethod card under `card`', () => {
+    const s = statusOf([pm('payment_method.attached', 100)], { now: NOW });
+    expect(s.paymentMethods).toEqual([
+      {
+        id: 'pm_1',
+        type: 'card',
+        status: 'active',
+        brand: 'visa',
+        last4: '4242',
+        expMonth: 8,
+        expYear: 2030,
+      },
+    ]);
+  });
+
+  it('reads a legacy Card at its top level and maps its brand', () => {
+    const s = statusOf([legacy('customer.source.created', 100, { brand: 'American Express' })], {
+      now: NOW,
+    });
+    expect(s.paymentMethods[0]).toMatchObject({
+      id: 'card_1',
+      type: 'card',
+      brand: 'amex',
+      last4: '4242',
+      expMonth: 8,
+      expYear: 2030,
+    });
+  });
+
+  it('reads a card Source under `card` and a non-card Source by its type', () => {
+    const source = fixture('source');
+    const s = statusOf(
+      [
+        buildEvent('customer.source.created', { object: { ...source, customer: CUSTOMER } }),
+        buildEvent('customer.source.created', {
+          object: {
+            id: 'src_sepa',
+            object: 'source',
+            type: 'sepa_debit',
+            sepa_debit: { last4: '3000' },
+          },
+        }),
+      ],
+      { now: NOW },
+    );
+    expect(s.paymentMethods).toEqual([
+      {
+        id: 'src_123',
+        type: 'card',
+        status: 'active',
+        brand: 'visa',
+        last4: '5556',
+        expMonth: 12,
+        expYear: 2034,
+      },
+      {
+        id: 'src_sepa',
+        type: 'sepa_debit',
+        status: 'active',
+        brand: null,
+        last4: '3000',
+        expMonth: null,
+        expYear: null,
+      },
+    ]);
+  });
+
+  it('maps every legacy brand name of the contract', () => {
+    const table: Record<string, string> = {
+      'American Express': 'amex',
+      'Cartes Bancaires': 'cartes_bancaires',
+      'Diners Club': 'diners',
+      Discover: 'discover',
+      'Eftpos Australia': 'eftpos_au',
+      Girocard: 'girocard',
+      JCB: 'jcb',
+      MasterCard: 'mastercard',
+      UnionPay: 'unionpay',
+      Visa: 'visa',
+      Unknown: 'unknown',
+    };
+    for (const [legacyName, word] of Object.entries(table))
+      expect(normalizeBrand(legacyName)).toBe(word);
+    expect(normalizeBrand('visa')).toBe('visa');
+  });
+
+  it('takes details from the newest event: created, then later expiry, then greater id', () => {
+    const s = statusOf(
+      [
+        pm('payment_method.updated', 200, { exp_year: 2031, last4: '1111' }, 'evt_a'),
+        pm('payment_method.updated', 200, { exp_year: 2032, last4: '2222' }, 'evt_b'),
+        pm('payment_method.attached', 100, { exp_year: 2040, last4: '0000' }),
+      ],
+      { now: NOW },
+    );
+    expect(s.paymentMethods[0]).toMatchObject({ last4: '2222', expYear: 2032 });
+  });
+
+  it('resolves a detach through previous_attributes.customer, else through a lookup', () => {
+    const withPrevious = buildEvent('payment_method.detached', { customer: 'cus_A1' });
+    expect(paymentMethodRule.resolveCustomer(withPrevious)).toEqual({
+      kind: 'customer',
+      customerId: 'cus_A1',
+    });
+    const without = buildEvent('payment_method.detached', {
+      object: { id: 'pm_9' },
+      previousAttributes: {},
+    });
+    expect(paymentMethodRule.resolveCustomer(without)).toEqual({
+      kind: 'lookup',
+      keys: ['pm_9'],
+      chargeId: null,
+    });
+  });
+});
+
+describe('payment method status and warnings', () => {
+  it('computes the expiry instant as the first second of the next month (UTC)', () => {
+    expect(expiryInstant(12, 2026)).toBe(Date.UTC(2027, 0, 1) / 1000);
+    expect(expiryInstant(2, 2028)).toBe(Date.UTC(2028, 2, 1) / 1000);
+  });
+
+  it('is expiring within EXPIRY_WARNING_DAYS of the expiry instant, dated from the window', () => {
+    // Expires end of Nov 2026: instant 2026-12-01, 9 days after NOW.
+    const s = statusOf([pm('payment_method.attached', 100, { exp_month: 11, exp_year: 2026 })], {
+      now: NOW,
+    });
+    const instant = Date.UTC(2026, 11, 1) / 1000;
+    expect(s.paymentMethods[0]?.status).toBe('expiring');
+    expect(s.warnings).toEqual([
+      {
+        reason: 'payment_method_expiring',
+        objectId: 'pm_1',
+        since: instant - 30 * DAY,
+        eventId: null,
+      },
+    ]);
+    expect(s.canAllocate).toBe(true);
+  });
+
+  it('honours EXPIRY_WARNING_DAYS', () => {
+    const s = statusOf([pm('payment_method.attached', 100, { exp_month: 11, exp_year: 2026 })], {
+      now: NOW,
+      days: 5,
+    });
+    expect(s.paymentMethods[0]?.status).toBe('active');
+  });
+
+  it('is valid through the last second of its expiry month, expired from the next', () => {
+    const card = [pm('payment_method.attached', 100, { exp_month: 11, exp_year: 2026 })];
+    const instant = Date.UTC(2026, 11, 1) / 1000;
+    expect(statusOf(card, { now: instant - 1 }).paymentMethods[0]?.status).toBe('expiring');
+    expect(statusOf(card, { now: instant }).paymentMethods[0]?.status).toBe('expired');
+  });
+
+  it('is expiring when customer.source.expiring announced exactly its current expiry', () => {
+    const s = statusOf(
+      [
+        legacy('customer.source.created', 100),
+        legacy('customer.source.expiring', 150, {}, 'evt_exp'),
+      ],
+      { now: NOW },
+    );
+    expect(s.paymentMethods[0]?.status).toBe('expiring');
+    expect(s.warnings).toEqual([
+      { reason: 'payment_method_expiring', objectId: 'card_1', since: 150, eventId: 'evt_exp' },
+    ]);
+  });
+
+  it('ignores an expiring announcement for an expiry the card no longer has', () => {
+    const s = statusOf(
+      [
+        legacy('customer.source.expiring', 150, { exp_year: 2030 }),
+        legacy('customer.source.updated', 200, { exp_year: 2033 }),
+      ],
+      { now: NOW },
+    );
+    expect(s.paymentMethods[0]?.status).toBe('active');
+  });
+
+  it('marks a detached method deleted for good and warns no_valid_payment_method', () => {
+    const s = statusOf(
+      [
+        pm('payment_method.attached', 100),
+        buildEvent('payment_method.detached', {
+          created: 200,
+          object: { id: 'pm_1' },
+          id: 'evt_det',
+        }),
+        pm('payment_method.updated', 300),
+      ],
+      { now: NOW },
+    );
+    expect(s.paymentMethods[0]?.status).toBe('deleted');
+    expect(s.warnings).toEqual([
+      { reason: 'no_valid_payment_method', objectId: CUSTOMER, since: 200, eventId: 'evt_det' },
+    ]);
+  });
+
+  it('takes a method known only from its deletion event from that event', () => {
+    const s = statusOf(
+      [legacy('customer.source.deleted', 200, { brand: 'MasterCard', last4: '4444' })],
+      { now: NOW },
+    );
+    expect(s.paymentMethods[0]).toMatchObject({
+      status: 'deleted',
+      brand: 'mastercard',
+      last4: '4444',
+    });
+  });
+
+  it('dates no_valid_payment_method from the latest moment a method stopped being valid', () => {
+    const expiredInstant = Date.UTC(2025, 0, 1) / 1000; // card expired end of Dec 2024
+    const s = statusOf(
+      [
+        pm('payment_method.attached', 100, { exp_month: 12, exp_year: 2024 }),
+        legacy('customer.source.created', 100),
+        legacy('customer.source.deleted', 1_600_000_000, {}, 'evt_del'),
+      ],
+      { now: NOW },
+    );
+    expect(s.paymentMethods.map((m) => m.status)).toEqual(['deleted', 'expired']);
+    expect(s.warnings).toEqual([
+      {
+        reason: 'no_valid_payment_method',
+        objectId: CUSTOMER,
+        since: expiredInstant,
+        eventId: null,
+      },
+    ]);
+  });
+
+  it('uses the earlier of deletion and expiry for a method that expired before its deletion', () => {
+    const instant = Date.UTC(2025, 0, 1) / 1000;
+    const s = statusOf(
+      [
+        pm('payment_method.attached', 100, { exp_month: 12, exp_year: 2024 }),
+        buildEvent('payment_method.detached', { created: instant + 50, object: { id: 'pm_1' } }),
+      ],
+      { now: NOW },
+    );
+    expect(s.warnings).toEqual([
+      { reason: 'no_valid_payment_method', objectId: CUSTOMER, since: instant, eventId: null },
+    ]);
+  });
+
+  it('does not warn no_valid_payment_method while one method is still usable', () => {
+    const s = statusOf(
+      [
+        legacy('customer.source.deleted', 200),
+        pm('payment_method.attached', 100, { exp_year: 2040 }),
+      ],
+      { now: NOW },
+    );
+    expect(warningReasons(s)).toEqual([]);
+  });
+});

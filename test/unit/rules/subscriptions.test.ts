@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { buildEvent } from '../../../bin/stripe-events';
+import { statusOf } from '../../support/derive';
+
+const sub = (
+  type: string,
+  created: number,
+  status: string,
+  previous: string | null = null,
+  evt?: string,
+) =>
+  buildEvent(type, {
+    created,
+    object: { id: 'sub_1', status },
+    ...(previous ? { previousAttributes: { status: previous } } : {}),
+    ...(evt ? { id: evt } : {}),
+  });
+
+describe('subscription rules', () => {
+  it('blocks subscription_unpaid while past_due, since the event that entered it', () => {
+    const s = statusOf([
+      sub('customer.subscription.created', 100, 'active'),
+      sub('customer.subscription.updated', 200, 'past_due', 'active', 'evt_pd'),
+    ]);
+    expect(s.blockers).toEqual([
+      { reason: 'subscription_unpaid', objectId: 'sub_1', since: 200, eventId: 'evt_pd' },
+    ]);
+  });
+
+  it('blocks subscription_unpaid while unpaid and subscription_paused while paused', () => {
+    expect(
+      statusOf([sub('customer.subscription.updated', 200, 'unpaid', 'past_due')]).blockers[0]
+        ?.reason,
+    ).toBe('subscription_unpaid');
+    expect(
+      statusOf([sub('customer.subscription.updated', 200, 'paused', 'active')]).blockers[0]?.reason,
+    ).toBe('subscription_paused');
+  });
+
+  it('follows the newest event: active again after past_due lifts the block', () => {
+    const s = statusOf([
+      sub('customer.subscription.updated', 300, 'active', 'past_due'),
+      sub('customer.subscription.updated', 200, 'past_due', 'active'),
+    ]);
+    expect(s.blockers).toEqual([]);
+  });
+
+  it('treats canceled as terminal even against a newer event', () => {
+    const s = statusOf([
+      sub('customer.subscription.deleted', 200, 'canceled', 'past_due'),
+      sub('customer.subscription.updated', 300, 'past_due', 'active'),
+    ]);
+    expect(s.blockers).toEqual([]);
+  });
+
+  it('at equal created, puts the event naming the other status as previous after it', () => {
+    // past_due -> active at the same second: the active event names past_due as previous.
+    const s = statusOf([
+      sub('customer.subscription.updated', 200, 'past_due', 'active', 'evt_z'),
+      sub('customer.subscription.updated', 200, 'active', 'past_due', 'evt_a'),
+    ]);
+    // Both name each other: the status order decides, past_due > active.
+    expect(s.blockers.map((b) => b.reason)).toEqual(['subscription_unpaid']);
+    const one = statusOf([
+      sub('customer.subscription.updated', 200, 'past_due', null, 'evt_z'),
+      sub('customer.subscription.updated', 200, 'active', 'past_due', 'evt_a'),
+    ]);
+    expect(one.blockers).toEqual([]);
+  });
+
+  it('at equal created with no relation, lets the greater status win, then the greater id', () => {
+    const s = statusOf([
+      sub('customer.subscription.updated', 200, 'active', null, 'evt_b'),
+      sub('customer.subscription.updated', 200, 'unpaid', null, 'evt_a'),
+    ]);
+    expect(s.blockers.map((b) => b.reason)).toEqual(['subscription_unpaid']);
+  });
+
+  it('dates the blocker from the earliest event with that status when none entered it', () => {
+    const s = statusOf([
+      sub('customer.subscription.updated', 300, 'past_due', null, 'evt_2'),
+      sub('customer.subscription.updated', 250, 'past_due', null, 'evt_1'),
+    ]);
+    expect(s.blockers).toEqual([
+      { reason: 'subscription_unpaid', objectId: 'sub_1', since: 250, eventId: 'evt_1' },
+    ]);
+  });
+
+  it('dates from the newest entering event when the status was entered twice', () => {
+    const s = statusOf([
+      sub('customer.subscription.updated', 100, 'past_due', 'active', 'evt_1'),
+      sub('customer.subscription.updated', 200, 'active', 'past_due', 'evt_2'),
+      sub('customer.subscription.updated', 300, 'past_due', 'active', 'evt_3'),
+    ]);
+    expect(s.blockers[0]).toMatchObject({ since: 300, eventId: 'evt_3' });
+  });
+});
