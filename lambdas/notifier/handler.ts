@@ -1,4 +1,32 @@
-// PLACEHOLDER: replaced by the real notifier handler in this session. Lets the CDK stack synthesize meanwhile.
-export const handler = async (): Promise<never> => {
-  throw new Error('notifier handler not written yet');
-};
+// Lambda entry of the notifier: announcements go to the SNS topic.
+
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { expiryWarningDays, requiredString } from '../config';
+import { FactStore } from '../adapters/fact-store';
+import { ENV } from '../lambda-env';
+import { makeLogger } from '../observability';
+import { makeNotifierHandler } from './make-notifier';
+
+const sns = new SNSClient({});
+const topicArn = requiredString(process.env, ENV.topicArn);
+
+export const handler = makeNotifierHandler({
+  store: new FactStore(new DynamoDBClient({}), requiredString(process.env, ENV.tableName)),
+  expiryWarningDays: expiryWarningDays(process.env),
+  clock: () => new Date(),
+  logger: makeLogger('notifier'),
+  announce: async (a) => {
+    await sns.send(
+      new PublishCommand({
+        TopicArn: topicArn,
+        Subject: `${a.customerId}: canAllocate ${a.canAllocate}`,
+        Message: JSON.stringify(a),
+        MessageAttributes: {
+          kind: { DataType: 'String', StringValue: 'canAllocate' },
+          canAllocate: { DataType: 'String', StringValue: String(a.canAllocate) },
+        },
+      }),
+    );
+  },
+});

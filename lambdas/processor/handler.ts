@@ -1,4 +1,29 @@
-// PLACEHOLDER: replaced by the real processor handler in this session. Lets the CDK stack synthesize meanwhile.
-export const handler = async (): Promise<never> => {
-  throw new Error('processor handler not written yet');
-};
+// Lambda entry of every processor (one function per registry entry, EVENT_TYPE telling
+// which): real clients and configuration at module scope, logic in make-processor.ts.
+
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { requiredString } from '../config';
+import { FactStore } from '../adapters/fact-store';
+import { chargeLookupFromEnv } from '../adapters/stripe-api';
+import { ENV } from '../lambda-env';
+import { makeLogger, makeMetrics } from '../observability';
+import { makeProcessorHandler } from './make-processor';
+
+const env = process.env;
+
+export const handler = makeProcessorHandler({
+  eventType: requiredString(env, ENV.eventType),
+  store: new FactStore(new DynamoDBClient({}), requiredString(env, ENV.tableName)),
+  chargeLookup: readApiKey
+    ? makeChargeLookup(
+        async () => {
+          const value = await readApiKey();
+          return isStripeApiKey(value) ? value.trim() : null;
+        },
+        optionalString(env, ENV.apiBase),
+      )
+    : null,
+  clock: () => new Date(),
+  logger: makeLogger('processor'),
+  metrics: makeMetrics('processor'),
+});

@@ -1,4 +1,15 @@
-// PLACEHOLDER: replaced by the real status-api handler in this session. Lets the CDK stack synthesize meanwhile.
-export const handler = async (): Promise<never> => {
-  throw new Error('status-api handler not written yet');
-};
+// Lambda entry of the status API: real clients and configuration at module scope.
+
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { expiryWarningDays, requiredString } from '../config';
+import { FactStore } from '../adapters/fact-store';
+import { ENV } from '../lambda-env';
+import { makeLogger } from '../observability';
+import { makeStatusApiHandler } from './make-status-api';
+
+export const handler = makeStatusApiHandler({
+  store: new FactStore(new DynamoDBClient({}), requiredString(process.env, ENV.tableName)),
+  expiryWarningDays: expiryWarningDays(process.env),
+  clock: () => new Date(),
+  logger: makeLogger('status-api'),
+});

@@ -1,4 +1,27 @@
-// PLACEHOLDER: replaced by the real sweeper handler in this session. Lets the CDK stack synthesize meanwhile.
-export const handler = async (): Promise<never> => {
-  throw new Error('sweeper handler not written yet');
-};
+// Lambda entry of the parked-event sweeper (EventBridge schedule).
+
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { requiredString } from '../config';
+import { FactStore } from '../adapters/fact-store';
+import { chargeLookupFromEnv } from '../adapters/stripe-api';
+import { ENV } from '../lambda-env';
+import { makeLogger, makeMetrics } from '../observability';
+import { makeSweeper } from './make-sweeper';
+
+const env = process.env;
+
+export const handler = makeSweeper({
+  store: new FactStore(new DynamoDBClient({}), requiredString(env, ENV.tableName)),
+  chargeLookup: readApiKey
+    ? makeChargeLookup(
+        async () => {
+          const value = await readApiKey();
+          return isStripeApiKey(value) ? value.trim() : null;
+        },
+        optionalString(env, ENV.apiBase),
+      )
+    : null,
+  clock: () => new Date(),
+  logger: makeLogger('sweeper'),
+  metrics: makeMetrics('sweeper'),
+});

@@ -1,0 +1,142 @@
+// The status API (CONTRACT section 2): billing status and history reads, operator
+// overrides. Behind API Gateway with IAM authorisation in AWS; on 127.0.0.1 locally.
+
+import { randomBytes } from 'node:crypto';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { FactStore } from '../adapters/fact-store';
+import { deriveBillingStatus } from '../core/billing-status';
+import { BadRequestError } from '../core/errors';
+import type { OverrideMode, OverrideRecord } from '../core/facts';
+import { historyOf } from '../core/history';
+import type { Logger } from '../observability';
+
+export interface StatusApiDeps {
+  store: FactStore;
+  expiryWarningDays: number;
+  clock: () => Date;
+  logger: Logger;
+}
+
+const CUSTOMER_ID = /^cus_[A-Za-z0-9]+$/;
+const ROUTE = /\/customers\/([^/]+)\/(billing-status|events|override)\/?$/;
+const MAX_REASON = 500;
+
+type Result = APIGatewayProxyStructuredResultV2;
+
+const json = (statusCode: number, body: unknown): Result => ({
+  statusCode,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
+
+/** `ovr_` + a time-sortable, unique suffix. */
+export function newOverrideId(now: Date): string {
+  const time = now.getTime().toString(36).padStart(9, '0');
+  return `ovr_${time}${randomBytes(6).toString('hex')}`;
+}
+
+export function parseOverrideBody(raw: string | undefined): { mode: OverrideMode; reason: string } {
+  let body: unknown;
+  try {
+    body = JSON.parse(raw ?? '');
+  } catch {
+    throw new BadRequestError('body must be JSON: {"mode": "allow" | "deny", "reason": "..."}');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new BadRequestError('body must be a JSON object');
+  }
+  const { mode, reason } = body as Record<string, unknown>;
+  if (mode !== 'allow' && mode !== 'deny') {
+    throw new BadRequestError('"mode" must be "allow" or "deny"');
+  }
+  if (typeof reason !== 'string' || reason.trim().length === 0) {
+    throw new BadRequestError('"reason" is required: 1 to 500 characters');
+  }
+  if ([...reason].length > MAX_REASON) {
+    throw new BadRequestError('"reason" is too long: at most 500 characters');
+  }
+  return { mode, reason };
+}
+
+function actorOf(event: APIGatewayProxyEventV2): string {
+  const iam = (event.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer
+    ?.iam?.userArn;
+  if (iam) return iam;
+  const header = Object.entries(event.headers ?? {}).find(
+    ([k]) => k.toLowerCase() === 'x-billing-gate-actor',
+  )?.[1];
+  return header?.slice(0, 200) || 'anonymous';
+}
+
+function bodyText(event: APIGatewayProxyEventV2): string | undefined {
+  if (event.body === undefined) return undefined;
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+}
+
+export function makeStatusApiHandler(deps: StatusApiDeps) {
+  const { store, logger } = deps;
+
+  const statusOf = async (customerId: string) => {
+    const record = await store.loadCustomer(customerId);
+    return {
+      record,
+      status: deriveBillingStatus({
+        customerId,
+        facts: record.facts,
+        overrides: record.overrides,
+        now: Math.floor(deps.clock().getTime() / 1000),
+        expiryWarningDays: deps.expiryWarningDays,
+      }),
+    };
+  };
+
+  const writeOverride = async (
+    customerId: string,
+    change: { mode: OverrideMode; reason: string } | null,
+    actor: string,
+  ) => {
+    const now = deps.clock();
+    const record: OverrideRecord = {
+      id: newOverrideId(now),
+      customerId,
+      mode: change?.mode ?? null,
+      reason: change?.reason ?? null,
+      setAt: now.toISOString(),
+      actor,
+    };
+    await store.putOverride(record);
+    logger.info('override recorded', { customerId, overrideId: record.id, mode: record.mode });
+    return json(200, (await statusOf(customerId)).status);
+  };
+
+  return async (event: APIGatewayProxyEventV2): Promise<Result> => {
+    const method = event.requestContext.http.method.toUpperCase();
+    const match = ROUTE.exec(event.rawPath);
+    if (!match) return json(404, { error: 'not found' });
+    const customerId = decodeURIComponent(match[1]!);
+    const resource = match[2]!;
+    if (!CUSTOMER_ID.test(customerId)) {
+      return json(400, { error: 'customer id must be "cus_" followed by letters and digits' });
+    }
+    try {
+      if (resource === 'override') {
+        if (method === 'PUT') {
+          return await writeOverride(
+            customerId,
+            parseOverrideBody(bodyText(event)),
+            actorOf(event),
+          );
+        }
+        if (method === 'DELETE') return await writeOverride(customerId, null, actorOf(event));
+        return json(405, { error: 'method not allowed' });
+      }
+      if (method !== 'GET') return json(405, { error: 'method not allowed' });
+      const { record, status } = await statusOf(customerId);
+      if (!status) return json(404, { error: `no applied event has mentioned ${customerId}` });
+      return json(200, resource === 'events' ? historyOf(record.facts, record.overrides) : status);
+    } catch (err) {
+      if (err instanceof BadRequestError) return json(400, { error: err.message });
+      throw err;
+    }
+  };
+}
