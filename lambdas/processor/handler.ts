@@ -14,15 +14,7 @@ const env = process.env;
 export const handler = makeProcessorHandler({
   eventType: requiredString(env, ENV.eventType),
   store: new FactStore(new DynamoDBClient({}), requiredString(env, ENV.tableName)),
-  chargeLookup: readApiKey
-    ? makeChargeLookup(
-        async () => {
-          const value = await readApiKey();
-          return isStripeApiKey(value) ? value.trim() : null;
-        },
-        optionalString(env, ENV.apiBase),
-      )
-    : null,
+  chargeLookup: chargeLookupFromEnv(env),
   clock: () => new Date(),
   logger: makeLogger('processor'),
   metrics: makeMetrics('processor'),

@@ -12,15 +12,7 @@ const env = process.env;
 
 export const handler = makeSweeper({
   store: new FactStore(new DynamoDBClient({}), requiredString(env, ENV.tableName)),
-  chargeLookup: readApiKey
-    ? makeChargeLookup(
-        async () => {
-          const value = await readApiKey();
-          return isStripeApiKey(value) ? value.trim() : null;
-        },
-        optionalString(env, ENV.apiBase),
-      )
-    : null,
+  chargeLookup: chargeLookupFromEnv(env),
   clock: () => new Date(),
   logger: makeLogger('sweeper'),
   metrics: makeMetrics('sweeper'),
