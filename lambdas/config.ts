@@ -54,7 +54,7 @@ export function stripeMode(env: Env): StripeMode | null {
  */
 export function parseWebhookSecrets(value: string, name = 'STRIPE_WEBHOOK_SECRET'): string[] {
   const secrets = value
-    .split(',')
+    .split(/[,\n]/)
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
   if (secrets.length === 0) throw new ConfigError(`${name} must name at least one secret`);

@@ -1,0 +1,45 @@
+// Puts a verified event on its type's queue: the raw JSON as received, with the event id,
+// type and livemode as message attributes. Any failure is QueueUnavailable (-> 503).
+
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { QueueUnavailableError } from '../core/errors';
+import { MESSAGE_ATTRIBUTES, queueUrl } from './queue-layout';
+
+export interface QueuedEvent {
+  id: string;
+  type: string;
+  livemode: boolean;
+  /** The event JSON exactly as received. */
+  body: string;
+}
+
+export interface EventQueue {
+  send(event: QueuedEvent): Promise<void>;
+}
+
+export function makeSqsEventQueue(sqs: SQSClient, queueUrlPrefix: string): EventQueue {
+  return {
+    async send(event) {
+      try {
+        await sqs.send(
+          new SendMessageCommand({
+            QueueUrl: queueUrl(queueUrlPrefix, event.type),
+            MessageBody: event.body,
+            MessageAttributes: {
+              [MESSAGE_ATTRIBUTES.eventId]: { DataType: 'String', StringValue: event.id },
+              [MESSAGE_ATTRIBUTES.eventType]: { DataType: 'String', StringValue: event.type },
+              [MESSAGE_ATTRIBUTES.livemode]: {
+                DataType: 'String',
+                StringValue: String(event.livemode),
+              },
+            },
+          }),
+        );
+      } catch (err) {
+        throw new QueueUnavailableError(
+          `could not queue ${event.id}: ${(err as Error).name ?? 'error'}`,
+        );
+      }
+    },
+  };
+}
