@@ -11,5 +11,10 @@ export default defineConfig({
     pool: 'forks',
     fileParallelism: true,
     maxWorkers: 2,
+    env: {
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      LOG_LEVEL: 'SILENT',
+      AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
+    },
   },
 });
