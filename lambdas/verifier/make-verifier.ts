@@ -148,13 +148,8 @@ export function makeVerifierHandler(deps: VerifierDeps) {
       logger.info('webhook answered', { status: result.statusCode, latencyMs: since(start) });
       return result;
     } catch (err) {
-      if (!(err instanceof BillingGateError)) throw err;
-      const status =
-        err instanceof PayloadTooLargeError
-          ? 413
-          : err instanceof QueueUnavailableError
-            ? 503
-            : 400;
+      const status = httpStatusOf(err);
+      if (status === null || !(err instanceof BillingGateError)) throw err;
       if (status === 503) metrics.addMetric(METRICS.queueFailure, MetricUnit.Count, 1);
       else metrics.addMetric(METRICS.webhookRejected, MetricUnit.Count, 1);
       if (err instanceof SignatureError) {
