@@ -186,7 +186,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       messageAttributeNames: ['All'],
       // Lambda's contract: delete what succeeded; failures reappear after the visibility
       // timeout and the queue's redrive policy moves poison messages to the DLQ.
-      handleMessageBatch: async (messages) => {
+      handleMessageBatch: async (received) => {
+        // An emulator may hand the same message twice in one receive; SQS would refuse a
+        // delete batch with repeated ids. Keep the newest receipt of each message.
+        const messages = [...new Map(received.map((m) => [m.MessageId, m])).values()];
         const event: SQSEvent = { Records: messages.map((m) => toSqsRecord(m, queue)) };
         const { batchItemFailures } = await processor(event);
         const failed = new Set(batchItemFailures.map((f) => f.itemIdentifier));
