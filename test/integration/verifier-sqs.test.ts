@@ -78,6 +78,7 @@ describe('the verifier with a real queue', () => {
   });
 
   it('queues nothing for a type no processor handles', async () => {
+    ({ sqs, queues, prefix } = await freshQueues(['invoice.paid', 'charge.failed']));
     const handler = verifierWith(sqs, queueUrlPrefixOf(queues[0]!, prefix));
     const res = await handler(request(JSON.stringify(buildEvent('plan.created'))));
     expect(JSON.parse(res.body!)).toMatchObject({ ignored: true });
