@@ -45,6 +45,8 @@ export interface LocalPipelineOptions {
   sweepIntervalMs?: number;
   /** Where announcements go. @default a log line */
   announce?: (a: Announcement) => Promise<void>;
+  /** A DynamoDB client to use instead of a new one (tests inject faults through it). */
+  dynamoClient?: DynamoDBClient;
 }
 
 export interface LocalPipeline {
@@ -156,7 +158,7 @@ function startStreamPoller(
 
 export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
   const clientConfig = { ...LOCAL_AWS, endpoint: options.dynamoEndpoint };
-  const ddb = new DynamoDBClient(clientConfig);
+  const ddb = options.dynamoClient ?? new DynamoDBClient(clientConfig);
   const streams = new DynamoDBStreamsClient(clientConfig);
   const sqs = new SQSClient({ ...LOCAL_AWS, endpoint: options.sqsEndpoint });
   const store = new FactStore(ddb, options.tableName);
@@ -252,7 +254,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       );
       await stopStream();
       await sweeping;
-      ddb.destroy();
+      if (!options.dynamoClient) ddb.destroy();
       streams.destroy();
       sqs.destroy();
     },
