@@ -1,0 +1,208 @@
+// Through `npm start`: thousands of events over hundreds of customers, shuffled and
+// duplicated, sent concurrently, must converge to the oracle; then a fuzzer throws
+// malformed, forged, truncated, oversized and replayed requests at /webhook.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../bin/local/emulators';
+import { buildEvent, signatureHeader, stripeId } from '../../bin/stripe-events';
+import { DEFAULTS } from '../../lambdas/config';
+import type { BillingStatus } from '../../lambdas/core/facts';
+import type { StripeEvent } from '../../lambdas/core/stripe-event';
+import { eventually } from '../support/local-stack';
+import { essence, makeWorkload, oracle } from './workload';
+
+const ROOT = path.resolve(__dirname, '../..');
+const SECRET = DEFAULTS.localWebhookSecret;
+let child: ChildProcess;
+let base: string;
+let output = '';
+
+async function postRaw(body: string | Buffer, headers: Record<string, string>) {
+  const res = await fetch(`${base}/webhook`, { method: 'POST', body, headers });
+  return { status: res.status, text: await res.text() };
+}
+
+/** Sends like Stripe does: retries (with backoff) until a 2xx. */
+async function deliver(event: StripeEvent): Promise<void> {
+  const payload = JSON.stringify(event);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const res = await postRaw(payload, { 'stripe-signature': signatureHeader(payload, SECRET) });
+      if (res.status === 200) return;
+      if (res.status < 500)
+        throw new Error(`webhook refused a valid event: ${res.status} ${res.text}`);
+    } catch (err) {
+      if (attempt > 20 || /refused a valid/.test(String(err))) throw err;
+    }
+    await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
+  }
+}
+
+async function status(customer: string): Promise<BillingStatus | null> {
+  const res = await fetch(`${base}/customers/${customer}/billing-status`);
+  return res.status === 200 ? ((await res.json()) as BillingStatus) : null;
+}
+
+async function historyIds(customer: string): Promise<string[]> {
+  const res = await fetch(`${base}/customers/${customer}/events`);
+  return res.status === 200 ? ((await res.json()) as { id: string }[]).map((e) => e.id) : [];
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bin', 'local.ts')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      LOG_LEVEL: 'ERROR',
+      BILLING_GATE_LOCAL_STATE: path.join(mkdtempSync(path.join(tmpdir(), 'sbg-rel-')), 's.json'),
+    },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
+  child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
+  await eventually(async () => (await fetch(`${base}/healthz`)).status === 200, {
+    timeoutMs: 120_000,
+    intervalMs: 250,
+    what: `npm start:\n${output}`,
+  });
+});
+
+afterAll(async () => {
+  if (child?.pid) {
+    process.kill(-child.pid, 'SIGINT');
+    await new Promise((r) => child.once('exit', r));
+  }
+});
+
+describe('load with an oracle', () => {
+  it('converges 5,000+ shuffled, duplicated, concurrent events over 200+ customers', async () => {
+    const workload = makeWorkload({ customers: 220, events: 5_200, duplicateRatio: 0.1, seed: 7 });
+    const started = Date.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < workload.deliveries.length) await deliver(workload.deliveries[next++]!);
+      }),
+    );
+    const sentSeconds = (Date.now() - started) / 1000;
+
+    const expected = oracle(workload, Math.floor(Date.now() / 1000));
+    const idsByCustomer = new Map<string, Set<string>>();
+    for (const { event, customer } of workload.events) {
+      const set = idsByCustomer.get(customer) ?? new Set<string>();
+      set.add(event.id);
+      idsByCustomer.set(customer, set);
+    }
+    let missing = 0;
+    let doubled = 0;
+    for (const [customer, ids] of idsByCustomer) {
+      const history = await eventually(
+        async () => {
+          const got = await historyIds(customer);
+          return got.length >= ids.size ? got : null;
+        },
+        { timeoutMs: 180_000, intervalMs: 200, what: `history of ${customer}` },
+      );
+      doubled += history.length - new Set(history).size;
+      missing += [...ids].filter((id) => !history.includes(id)).length;
+      expect(essence((await status(customer))!)).toEqual(essence(expected.get(customer)!));
+    }
+    const figures = {
+      events: workload.events.length,
+      deliveries: workload.deliveries.length,
+      duplicates: workload.deliveries.length - workload.events.length,
+      customers: idsByCustomer.size,
+      sentSeconds,
+      lost: missing,
+      doubled,
+    };
+    console.log(`load: ${JSON.stringify(figures)}`);
+    expect(missing).toBe(0);
+    expect(doubled).toBe(0);
+  });
+});
+
+describe('bad input', () => {
+  it('accepts none of thousands of malformed, forged, truncated, oversized and replayed requests', async () => {
+    const customer = stripeId('cus');
+    const valid = buildEvent('invoice.payment_failed', { customer, object: { id: 'in_fuzz' } });
+    const validPayload = JSON.stringify(valid);
+    const validHeader = signatureHeader(validPayload, SECRET);
+    const stale = signatureHeader(validPayload, SECRET, Math.floor(Date.now() / 1000) - 3600);
+
+    const attack = fc.oneof(
+      // Random bytes with a well-formed header for other bytes.
+      fc
+        .uint8Array({ maxLength: 2048 })
+        .map((b) => ({ body: Buffer.from(b), header: validHeader })),
+      // The valid payload, truncated or with one byte flipped, under its original signature.
+      fc
+        .nat(validPayload.length - 1)
+        .map((n) => ({ body: validPayload.slice(0, n), header: validHeader })),
+      fc.nat(validPayload.length - 1).map((n) => ({
+        body:
+          validPayload.slice(0, n) +
+          (validPayload[n] === 'a' ? 'b' : 'a') +
+          validPayload.slice(n + 1),
+        header: validHeader,
+      })),
+      // Forged with another secret, or a random header.
+      fc.string().map((s) => ({
+        body: validPayload,
+        header: signatureHeader(validPayload, `whsec_${s.replace(/\W/g, '') || 'x'}`),
+      })),
+      // (printable ASCII: anything else never leaves a real HTTP client)
+      fc
+        .string({ maxLength: 300 })
+        .map((h) => ({ body: validPayload, header: h.replace(/[^\x20-\x7e]/g, '') })),
+      // Replayed outside the tolerance.
+      fc.constant({ body: validPayload, header: stale }),
+      // Oversized, correctly signed.
+      fc.constant(null).map(() => {
+        const big = JSON.stringify({ ...valid, pad: 'x'.repeat(1_000_001) });
+        return { body: big, header: signatureHeader(big, SECRET) };
+      }),
+      // Signed JSON that is not a Stripe event.
+      fc.jsonValue().map((v) => {
+        const body = JSON.stringify({ not: 'an event', v });
+        return { body, header: signatureHeader(body, SECRET) };
+      }),
+    );
+    const requests = fc.sample(attack, { numRuns: 2_500, seed: 11 });
+    const statuses = new Map<number, number>();
+    let sent = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (sent < requests.length) {
+          const r = requests[sent++]!;
+          const res = await postRaw(r.body, { 'stripe-signature': r.header });
+          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+          expect(res.text).not.toMatch(/"queued":true/);
+          if (sent === 1_000) {
+            // A valid event in the middle still goes through.
+            const ok = await postRaw(validPayload, {
+              'stripe-signature': signatureHeader(validPayload, SECRET),
+            });
+            expect(ok.status).toBe(200);
+          }
+        }
+      }),
+    );
+    console.log(
+      `fuzz: ${requests.length} requests, statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
+    );
+    expect([...statuses.keys()].every((s) => s === 400 || s === 413)).toBe(true);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    // Only the valid event changed anything.
+    const final = await eventually(() => historyIds(customer).then((h) => (h.length ? h : null)));
+    expect(final).toEqual([valid.id]);
+  });
+});

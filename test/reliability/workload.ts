@@ -1,0 +1,136 @@
+// Random but realistic workloads for the reliability runs, with their oracle: the status
+// each customer must end with, computed by applying the same events in `created` order.
+import fc from 'fast-check';
+import { buildEvent, stripeId } from '../../bin/stripe-events';
+import { deriveBillingStatus } from '../../lambdas/core/billing-status';
+import type { AppliedFact, BillingStatus } from '../../lambdas/core/facts';
+import type { StripeEvent } from '../../lambdas/core/stripe-event';
+import { applied } from '../support/derive';
+
+const TYPES = [
+  'invoice.payment_failed',
+  'invoice.paid',
+  'invoice.marked_uncollectible',
+  'invoice.payment_action_required',
+  'payment_intent.payment_failed',
+  'payment_intent.succeeded',
+  'payment_intent.canceled',
+  'charge.failed',
+  'charge.succeeded',
+  'customer.subscription.updated',
+  'payment_method.attached',
+  'payment_method.detached',
+  'customer.source.created',
+  'customer.source.expiring',
+  'customer.updated',
+] as const;
+const SUB_STATUSES = ['active', 'past_due', 'unpaid', 'paused', 'trialing'];
+
+export interface Workload {
+  /** Every distinct event, with the customer it belongs to. */
+  events: { event: StripeEvent; customer: string }[];
+  /** The delivery: shuffled, with duplicates. */
+  deliveries: StripeEvent[];
+  customers: string[];
+}
+
+export function makeWorkload({
+  customers: customerCount,
+  events: eventCount,
+  duplicateRatio,
+  seed,
+}: {
+  customers: number;
+  events: number;
+  duplicateRatio: number;
+  seed: number;
+}): Workload {
+  const rand = fc.sample(fc.nat(1_000_000), { numRuns: eventCount * 12 + 10, seed });
+  let i = 0;
+  const next = (n: number) => rand[i++ % rand.length]! % n;
+  const customers = Array.from({ length: customerCount }, () => stripeId('cus'));
+  const t0 = 1_790_000_000;
+  const events: Workload['events'] = [];
+  const charges: { customer: string; chargeId: string }[] = [];
+  for (let k = 0; k < eventCount; k++) {
+    const customer = customers[next(customers.length)]!;
+    const created = t0 + next(40); // a narrow range: many ties
+    // One dispute in 25, on a succeeded charge of the set (its customer found via the charge).
+    if (charges.length > 0 && next(25) === 0) {
+      const target = charges[next(charges.length)]!;
+      const type = next(3) === 0 ? 'charge.dispute.closed' : 'charge.dispute.created';
+      events.push({
+        customer: target.customer,
+        event: buildEvent(type, {
+          created,
+          object: { id: `dp_${target.chargeId.slice(3, 10)}`, charge: target.chargeId },
+        }),
+      });
+      continue;
+    }
+    const type = TYPES[next(TYPES.length)]!;
+    const suffix = `${customer.slice(4, 10)}${next(3)}`;
+    let object: Record<string, unknown> = {};
+    if (type.startsWith('invoice.')) object = { id: `in_${suffix}` };
+    if (type.startsWith('payment_intent.')) object = { id: `pi_${suffix}`, latest_charge: null };
+    if (type.startsWith('charge.')) {
+      object = { id: stripeId('ch'), payment_intent: null };
+      if (type === 'charge.succeeded') charges.push({ customer, chargeId: object.id as string });
+    }
+    if (type.startsWith('customer.subscription'))
+      object = { id: `sub_${suffix}`, status: SUB_STATUSES[next(SUB_STATUSES.length)] };
+    if (type.startsWith('payment_method.')) object = { id: `pm_${suffix}` };
+    if (type.startsWith('customer.source.'))
+      object = { id: `card_${suffix}`, exp_month: 1 + next(12), exp_year: 2026 + next(3) };
+    events.push({
+      customer,
+      event: buildEvent(type, {
+        customer,
+        created,
+        object,
+        ...(type === 'payment_method.detached' ? { previousAttributes: { customer } } : {}),
+      }),
+    });
+  }
+  const deliveries = events.map((e) => e.event);
+  const dups = Math.round(deliveries.length * duplicateRatio);
+  for (let d = 0; d < dups; d++) deliveries.push(deliveries[next(events.length)]!);
+  for (let k = deliveries.length - 1; k > 0; k--) {
+    const j = next(k + 1);
+    [deliveries[k], deliveries[j]] = [deliveries[j]!, deliveries[k]!];
+  }
+  return { events, deliveries, customers };
+}
+
+/** The status each customer must have: the same events applied one by one in created order. */
+export function oracle(workload: Workload, now: number): Map<string, BillingStatus> {
+  const byCustomer = new Map<string, AppliedFact[]>();
+  const ordered = [...workload.events].sort((a, b) => a.event.created - b.event.created);
+  for (const { event, customer } of ordered) {
+    const list = byCustomer.get(customer) ?? [];
+    list.push(applied(event, customer));
+    byCustomer.set(customer, list);
+  }
+  const result = new Map<string, BillingStatus>();
+  for (const [customer, facts] of byCustomer) {
+    result.set(
+      customer,
+      deriveBillingStatus({
+        customerId: customer,
+        facts,
+        overrides: [],
+        now,
+        expiryWarningDays: 30,
+      })!,
+    );
+  }
+  return result;
+}
+
+/** The parts of a status that must match the oracle (not the record's own bookkeeping). */
+export const essence = (s: BillingStatus) => ({
+  canAllocate: s.canAllocate,
+  blockers: s.blockers,
+  warnings: s.warnings,
+  paymentMethods: s.paymentMethods,
+});
