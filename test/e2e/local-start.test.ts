@@ -53,7 +53,7 @@ async function post(payload: string, headers: Record<string, string>) {
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-const send = (event: StripeEvent, secret = DEFAULTS.localWebhookSecret) => {
+const send = (event: StripeEvent, secret: string = DEFAULTS.localWebhookSecret) => {
   const payload = JSON.stringify(event, null, 2);
   return post(payload, { 'stripe-signature': signatureHeader(payload, secret) });
 };
