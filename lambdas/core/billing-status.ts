@@ -31,8 +31,22 @@ const DAY = 86_400;
 // ---------------------------------------------------------------------------------------
 // Small pure helpers
 
+/** Plain code-unit order, as Stripe ids compare (never locale-dependent). */
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Milliseconds of an ISO 8601 time. Times written by this system are uniform, but parsing
+ * keeps the order right if a writer ever omits the milliseconds or uses an offset.
+ */
+function millis(iso: string): number {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? -Infinity : t;
+}
+
 function byCreatedThenId(a: AppliedFact, b: AppliedFact): number {
-  return a.created - b.created || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0);
+  return a.created - b.created || compareIds(a.eventId, b.eventId);
 }
 
 /** The event that opened a condition: the earliest `created`, then the smallest id. */
@@ -163,25 +177,38 @@ function disputeBlockers(facts: AppliedFact[]): Blocker[] {
 // ---------------------------------------------------------------------------------------
 // Subscriptions
 
-const SUBSCRIPTION_ORDER: Readonly<Record<string, number>> = {
-  incomplete: 0,
-  trialing: 1,
-  active: 2,
-  paused: 3,
-  past_due: 4,
-  unpaid: 5,
-  canceled: 6,
-  incomplete_expired: 6,
-};
+// A Map, not an object literal: a status such as "constructor" must not find a prototype key.
+const SUBSCRIPTION_ORDER: ReadonlyMap<string, number> = new Map([
+  ['incomplete', 0],
+  ['trialing', 1],
+  ['active', 2],
+  ['paused', 3],
+  ['past_due', 4],
+  ['unpaid', 5],
+  ['canceled', 6],
+  ['incomplete_expired', 6],
+]);
 const SUBSCRIPTION_TERMINAL = new Set(['canceled', 'incomplete_expired']);
-const rank = (status: string) => SUBSCRIPTION_ORDER[status] ?? -1;
+/** Statuses unknown to the contract's order rank below all known ones. */
+const rank = (status: string | null) =>
+  status === null ? -1 : (SUBSCRIPTION_ORDER.get(status) ?? -1);
+
+/**
+ * The status an event gives its subscription. A `.deleted` event whose object lacks a
+ * status (a trimmed or unusual payload) still means the subscription ended.
+ */
+function subscriptionStatus(f: AppliedFact): string | null {
+  const status = str(f, 'status');
+  if (status === null && f.type === 'customer.subscription.deleted') return 'canceled';
+  return status;
+}
 
 /** Whether `a` comes after `b` among events with the same `created` (CONTRACT tie rules). */
 function comesAfter(a: AppliedFact, b: AppliedFact): boolean {
-  const aNamesB = str(a, 'previousStatus') === str(b, 'status');
-  const bNamesA = str(b, 'previousStatus') === str(a, 'status');
+  const aNamesB = str(a, 'previousStatus') === subscriptionStatus(b);
+  const bNamesA = str(b, 'previousStatus') === subscriptionStatus(a);
   if (aNamesB !== bNamesA) return aNamesB;
-  const byRank = rank(str(a, 'status')!) - rank(str(b, 'status')!);
+  const byRank = rank(subscriptionStatus(a)) - rank(subscriptionStatus(b));
   return byRank !== 0 ? byRank > 0 : a.eventId > b.eventId;
 }
 
@@ -196,18 +223,20 @@ function newestSubscriptionEvent(facts: AppliedFact[]): AppliedFact {
   const winner = candidates.find((c) => candidates.every((d) => d === c || comesAfter(c, d)));
   if (winner) return winner;
   return [...candidates].sort(
-    (a, b) => rank(str(b, 'status')!) - rank(str(a, 'status')!) || (a.eventId < b.eventId ? 1 : -1),
+    (a, b) =>
+      rank(subscriptionStatus(b)) - rank(subscriptionStatus(a)) || compareIds(b.eventId, a.eventId),
   )[0]!;
 }
 
 function subscriptionBlockers(facts: AppliedFact[]): Blocker[] {
   const blockers: Blocker[] = [];
-  const withStatus = facts.filter((f) => str(f, 'status') !== null);
+  // An event without a status says nothing about the subscription's state.
+  const withStatus = facts.filter((f) => subscriptionStatus(f) !== null);
   for (const [subscriptionId, events] of groupBy(withStatus, (f) => f.objectId)) {
-    const terminal = events.filter((f) => SUBSCRIPTION_TERMINAL.has(str(f, 'status')!));
-    const current = str(
+    // Terminal statuses win once seen, whatever comes later (CONTRACT: terminal).
+    const terminal = events.filter((f) => SUBSCRIPTION_TERMINAL.has(subscriptionStatus(f)!));
+    const current = subscriptionStatus(
       newestSubscriptionEvent(terminal.length > 0 ? terminal : events),
-      'status',
     )!;
     const reason: BlockerReason | null =
       current === 'past_due' || current === 'unpaid'
@@ -216,7 +245,7 @@ function subscriptionBlockers(facts: AppliedFact[]): Blocker[] {
           ? 'subscription_paused'
           : null;
     if (reason === null) continue;
-    const inStatus = events.filter((f) => str(f, 'status') === current);
+    const inStatus = events.filter((f) => subscriptionStatus(f) === current);
     const entered = inStatus.filter(
       (f) =>
         f.type === 'customer.subscription.created' ||
@@ -245,17 +274,16 @@ export function expiryInstant(expMonth: number | null, expYear: number | null): 
   return Date.UTC(expYear, expMonth, 1) / 1000; // month index expMonth = the next month
 }
 
+/** At equal created, an event without an expiry loses to any event that has one. */
 function expiryKey(f: AppliedFact): number {
-  return expiryInstant(int(f, 'expMonth'), int(f, 'expYear')) ?? -Infinity;
+  return expiryInstant(int(f, 'expMonth'), int(f, 'expYear')) ?? Number.MIN_SAFE_INTEGER;
 }
 
 /** Newest details: greatest created, then the later expiry, then the greatest event id. */
 function newestDetails(facts: AppliedFact[]): AppliedFact {
   return [...facts].sort(
     (a, b) =>
-      b.created - a.created ||
-      expiryKey(b) - expiryKey(a) ||
-      (a.eventId < b.eventId ? 1 : a.eventId > b.eventId ? -1 : 0),
+      b.created - a.created || expiryKey(b) - expiryKey(a) || compareIds(b.eventId, a.eventId),
   )[0]!;
 }
 
@@ -307,7 +335,7 @@ function methodStates(facts: AppliedFact[], now: number, window: number): Method
       instant,
     });
   }
-  return states.sort((a, b) => (a.view.id < b.view.id ? -1 : 1));
+  return states.sort((a, b) => compareIds(a.view.id, b.view.id));
 }
 
 function methodWarnings(states: MethodState[], customerId: string, window: number): Warning[] {
@@ -328,6 +356,7 @@ function methodWarnings(states: MethodState[], customerId: string, window: numbe
   const usable = states.some((s) => s.view.status === 'active' || s.view.status === 'expiring');
   if (states.length > 0 && !usable) {
     // When each method stopped being valid: the earlier of its deletion and its expiry.
+    // At the very same second the deletion is named, since it is an event with an id.
     const stops = states.map((s) => {
       const deletedAt = s.deletion?.created ?? Infinity;
       const expiredAt = s.instant ?? Infinity;
@@ -336,7 +365,7 @@ function methodWarnings(states: MethodState[], customerId: string, window: numbe
         : { since: expiredAt, eventId: null, id: s.view.id };
     });
     // The latest stop; among equal moments the smallest method id, for determinism.
-    const last = stops.sort((a, b) => b.since - a.since || (a.id < b.id ? -1 : 1))[0]!;
+    const last = stops.sort((a, b) => b.since - a.since || compareIds(a.id, b.id))[0]!;
     warnings.push({
       reason: 'no_valid_payment_method',
       objectId: customerId,
@@ -350,10 +379,16 @@ function methodWarnings(states: MethodState[], customerId: string, window: numbe
 // ---------------------------------------------------------------------------------------
 // Overrides and the record itself
 
+/** Latest first: the greater time, then the greater id (a total order on distinct ids). */
+function latestFirst(a: { id: string; at: string }, b: { id: string; at: string }): number {
+  return millis(b.at) - millis(a.at) || compareIds(b.id, a.id);
+}
+
+/** The operator action in force: the latest set or clear, by setAt then id. */
 function latestOverride(overrides: readonly OverrideRecord[]): OverrideRecord | null {
   return (
     [...overrides].sort((a, b) =>
-      a.setAt !== b.setAt ? (a.setAt < b.setAt ? 1 : -1) : a.id < b.id ? 1 : -1,
+      latestFirst({ id: a.id, at: a.setAt }, { id: b.id, at: b.setAt }),
     )[0] ?? null
   );
 }
@@ -361,29 +396,40 @@ function latestOverride(overrides: readonly OverrideRecord[]): OverrideRecord | 
 function sortConditions<R extends string>(list: Condition<R>[]): Condition<R>[] {
   return list.sort(
     (a, b) =>
-      a.since - b.since ||
-      (a.objectId < b.objectId ? -1 : a.objectId > b.objectId ? 1 : 0) ||
-      (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0),
+      a.since - b.since || compareIds(a.objectId, b.objectId) || compareIds(a.reason, b.reason),
   );
 }
 
-function uniqueFacts(facts: readonly AppliedFact[]): AppliedFact[] {
-  const seen = new Map<string, AppliedFact>();
-  for (const f of facts) {
-    const prior = seen.get(f.eventId);
-    // A duplicate carries the same content; keep the earliest commit deterministically.
-    if (!prior || f.appliedAt < prior.appliedAt) seen.set(f.eventId, f);
+/** One entry per id; a duplicate keeps its earliest commit, so input order never matters. */
+function uniqueBy<T>(items: readonly T[], id: (t: T) => string, at: (t: T) => string): T[] {
+  const seen = new Map<string, T>();
+  for (const item of items) {
+    const prior = seen.get(id(item));
+    if (!prior || millis(at(item)) < millis(at(prior))) seen.set(id(item), item);
   }
   return [...seen.values()];
 }
 
 export function deriveBillingStatus(input: DeriveInput): BillingStatus | null {
-  const facts = uniqueFacts(input.facts);
-  if (facts.length === 0 && input.overrides.length === 0) return null;
+  const facts = uniqueBy(
+    input.facts,
+    (f) => f.eventId,
+    (f) => f.appliedAt,
+  );
+  const overrides = uniqueBy(
+    input.overrides,
+    (o) => o.id,
+    (o) => o.setAt,
+  );
+  // No fact and no override: no event has named this customer yet (404).
+  if (facts.length === 0 && overrides.length === 0) return null;
   const window = input.expiryWarningDays * DAY;
 
   const byKind = (...kinds: ObjectKind[]) =>
-    facts.filter((f) => kinds.includes(registryEntry(f.type)?.kind as ObjectKind));
+    facts.filter((f) => {
+      const kind = registryEntry(f.type)?.kind;
+      return kind !== undefined && kinds.includes(kind);
+    });
 
   const invoices = invoiceConditions(byKind('invoice'));
   const methods = methodStates(byKind('payment_method', 'source'), input.now, window);
@@ -398,49 +444,41 @@ export function deriveBillingStatus(input: DeriveInput): BillingStatus | null {
     blockers.push(condition('customer_deleted', input.customerId, opener(deletions)));
   }
 
-  const override = latestOverride(input.overrides);
-  const activeOverride = override?.mode ? override : null;
-  if (activeOverride?.mode === 'deny') {
+  const latest = latestOverride(overrides);
+  const override = latest?.mode ? { ...latest, mode: latest.mode } : null;
+  if (override?.mode === 'deny') {
     blockers.push({
       reason: 'operator_deny',
       objectId: input.customerId,
-      since: Math.floor(Date.parse(activeOverride.setAt) / 1000),
+      since: Math.floor(millis(override.setAt) / 1000),
       eventId: null,
     });
   }
 
+  // The record itself: the last commit, whether a Stripe event or an operator action.
   const commits = [
     ...facts.map((f) => ({ id: f.eventId, at: f.appliedAt })),
-    ...input.overrides.map((o) => ({ id: o.id, at: o.setAt })),
-  ].sort((a, b) => (a.at !== b.at ? (a.at < b.at ? 1 : -1) : a.id < b.id ? 1 : -1));
+    ...overrides.map((o) => ({ id: o.id, at: o.setAt })),
+  ].sort(latestFirst);
   const lastStripeFact = [...facts].sort((a, b) =>
-    a.appliedAt !== b.appliedAt
-      ? a.appliedAt < b.appliedAt
-        ? 1
-        : -1
-      : a.eventId < b.eventId
-        ? 1
-        : -1,
+    latestFirst({ id: a.eventId, at: a.appliedAt }, { id: b.eventId, at: b.appliedAt }),
   )[0];
+  const lastCommit = commits[0]!;
 
   return {
     customerId: input.customerId,
-    canAllocate: activeOverride?.mode === 'allow' ? true : blockers.length === 0,
+    canAllocate: override?.mode === 'allow' ? true : blockers.length === 0,
     blockers: sortConditions(blockers),
     warnings: sortConditions([
       ...invoices.warnings,
       ...methodWarnings(methods, input.customerId, window),
     ]),
     paymentMethods: methods.map((m) => m.view),
-    override: activeOverride
-      ? {
-          mode: activeOverride.mode!,
-          reason: activeOverride.reason ?? '',
-          setAt: activeOverride.setAt,
-        }
+    override: override
+      ? { mode: override.mode, reason: override.reason ?? '', setAt: override.setAt }
       : null,
     livemode: lastStripeFact?.livemode ?? false,
-    lastEventId: commits[0]?.id ?? null,
-    updatedAt: commits[0]!.at,
+    lastEventId: lastCommit.id,
+    updatedAt: lastCommit.at,
   };
 }

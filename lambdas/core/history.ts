@@ -23,6 +23,7 @@ export function historyOf(
     }
   }
   for (const o of overrides) {
+    if (entries.has(o.id)) continue;
     entries.set(o.id, {
       id: o.id,
       type: overrideEventType(o),

@@ -119,3 +119,184 @@ describe('the record itself', () => {
     expect(history.map((h) => h.id)).toEqual(['evt_c', 'evt_a', 'evt_b']);
   });
 });
+
+describe('overrides, details', () => {
+  it('breaks a tie of setAt by the greater override id', () => {
+    const at = '2026-11-22T10:00:00.000Z';
+    const s = statusOf([], {
+      overrides: [override('ovr_b', 'deny', at), override('ovr_a', 'allow', at)],
+    });
+    expect(s.override?.mode).toBe('deny');
+  });
+
+  it('removes operator_deny once a later clear is set', () => {
+    const s = statusOf([], {
+      overrides: [
+        override('ovr_1', 'deny', '2026-11-22T10:00:00.000Z'),
+        override('ovr_2', null, '2026-11-22T10:00:01.000Z', null),
+      ],
+    });
+    expect(s).toMatchObject({ canAllocate: true, blockers: [], override: null });
+  });
+
+  it('orders overrides by time, not by the text of setAt', () => {
+    // Same instant family written with and without milliseconds: 10:00:00.5 is later.
+    const s = statusOf([], {
+      overrides: [
+        override('ovr_2', 'deny', '2026-11-22T10:00:00Z'),
+        override('ovr_1', 'allow', '2026-11-22T10:00:00.500Z'),
+      ],
+    });
+    expect(s.override?.mode).toBe('allow');
+  });
+
+  it('lists operator_deny among the other blockers, sorted by since', () => {
+    const s = statusOf([failed], {
+      overrides: [override('ovr_1', 'deny', '1970-01-01T00:00:50.000Z')],
+    });
+    expect(reasons(s)).toEqual([`operator_deny:${CUSTOMER}`, 'payment_failed:in_1']);
+  });
+
+  it('makes a record exist from an override alone, with livemode false', () => {
+    const s = statusOf([], { overrides: [override('ovr_1', 'allow', '2026-11-22T10:00:00.000Z')] });
+    expect(s).toMatchObject({
+      customerId: CUSTOMER,
+      canAllocate: true,
+      livemode: false,
+      lastEventId: 'ovr_1',
+      updatedAt: '2026-11-22T10:00:00.000Z',
+    });
+  });
+});
+
+describe('the record itself, details', () => {
+  it('counts an override as the last commit when it is the latest', () => {
+    const a = buildEvent('customer.created', { created: 500, livemode: true });
+    const s = deriveBillingStatus({
+      customerId: CUSTOMER,
+      facts: [applied(a, CUSTOMER, '2026-11-22T10:00:00.000Z')],
+      overrides: [override('ovr_1', 'allow', '2026-11-22T10:00:05.000Z')],
+      now: 0,
+      expiryWarningDays: 30,
+    });
+    expect(s).toMatchObject({
+      lastEventId: 'ovr_1',
+      updatedAt: '2026-11-22T10:00:05.000Z',
+      livemode: true,
+    });
+  });
+
+  it('breaks a tie of commit times by the greater id', () => {
+    const at = '2026-11-22T10:00:00.000Z';
+    const a = buildEvent('customer.created', { id: 'evt_a' });
+    const b = buildEvent('customer.updated', { id: 'evt_b' });
+    const s = deriveBillingStatus({
+      customerId: CUSTOMER,
+      facts: [applied(b, CUSTOMER, at), applied(a, CUSTOMER, at)],
+      overrides: [],
+      now: 0,
+      expiryWarningDays: 30,
+    });
+    expect(s?.lastEventId).toBe('evt_b');
+  });
+
+  it('counts a duplicated fact once, at its first commit', () => {
+    const a = buildEvent('customer.created', { id: 'evt_a' });
+    const b = buildEvent('customer.updated', { id: 'evt_b' });
+    const s = deriveBillingStatus({
+      customerId: CUSTOMER,
+      facts: [
+        applied(a, CUSTOMER, '2026-11-22T10:00:02.000Z'),
+        applied(b, CUSTOMER, '2026-11-22T10:00:01.000Z'),
+        applied(a, CUSTOMER, '2026-11-22T10:00:00.000Z'),
+      ],
+      overrides: [],
+      now: 0,
+      expiryWarningDays: 30,
+    });
+    expect(s?.lastEventId).toBe('evt_b');
+  });
+
+  it('is canAllocate true with no blockers, even with warnings', () => {
+    const s = statusOf([
+      buildEvent('invoice.payment_action_required', { created: 100, object: { id: 'in_1' } }),
+    ]);
+    expect(s.canAllocate).toBe(true);
+    expect(s.warnings).toHaveLength(1);
+  });
+
+  it('sorts warnings by since, then objectId', () => {
+    const s = statusOf([
+      buildEvent('invoice.payment_action_required', { created: 300, object: { id: 'in_a' } }),
+      buildEvent('invoice.payment_action_required', { created: 200, object: { id: 'in_c' } }),
+      buildEvent('invoice.payment_action_required', { created: 200, object: { id: 'in_b' } }),
+    ]);
+    expect(s.warnings.map((w) => w.objectId)).toEqual(['in_b', 'in_c', 'in_a']);
+  });
+
+  it('sorts blockers of the same since and object by reason', () => {
+    // A PaymentIntent and an invoice cannot share an id in Stripe; forced here to reach the
+    // third sort key.
+    const s = statusOf([
+      buildEvent('payment_intent.payment_failed', { created: 100, object: { id: 'x_1' } }),
+      buildEvent('invoice.marked_uncollectible', { created: 100, object: { id: 'x_1' } }),
+    ]);
+    expect(s.blockers.map((b) => b.reason)).toEqual(['invoice_uncollectible', 'payment_failed']);
+  });
+
+  it('ignores facts of types no rule handles', () => {
+    const known = applied(buildEvent('customer.created'));
+    const s = deriveBillingStatus({
+      customerId: CUSTOMER,
+      facts: [known, { ...known, eventId: 'evt_other', type: 'plan.created' }],
+      overrides: [],
+      now: 0,
+      expiryWarningDays: 30,
+    });
+    expect(s?.blockers).toEqual([]);
+  });
+});
+
+describe('history', () => {
+  it('lists an override with created in unix seconds, its commit time, reason and actor', () => {
+    const history = historyOf([], [override('ovr_1', 'allow', '2026-11-22T10:00:00.900Z')]);
+    expect(history).toEqual([
+      {
+        id: 'ovr_1',
+        type: 'override.allow',
+        created: Date.UTC(2026, 10, 22, 10) / 1000,
+        appliedAt: '2026-11-22T10:00:00.900Z',
+        reason: 'support ticket 42',
+        actor: 'local:test',
+      },
+    ]);
+  });
+
+  it('names a clear override.cleared', () => {
+    const history = historyOf([], [override('ovr_1', null, '2026-11-22T10:00:00.000Z', null)]);
+    expect(history[0]?.type).toBe('override.cleared');
+  });
+
+  it('sorts overrides among events by created, then id', () => {
+    const at = Date.UTC(2026, 10, 22, 10) / 1000;
+    const before = buildEvent('customer.created', { created: at - 1, id: 'evt_1' });
+    const same = buildEvent('customer.updated', { created: at, id: 'evt_2' });
+    const history = historyOf(
+      [applied(same), applied(before)],
+      [override('ovr_1', 'deny', '2026-11-22T10:00:00.000Z')],
+    );
+    expect(history.map((h) => h.id)).toEqual(['evt_1', 'evt_2', 'ovr_1']);
+  });
+
+  it('lists an event entry with exactly id, type, created and appliedAt', () => {
+    const e = buildEvent('invoice.paid', { created: 100, id: 'evt_1' });
+    expect(historyOf([applied(e, CUSTOMER, '2026-01-01T00:00:00.000Z')], [])).toEqual([
+      { id: 'evt_1', type: 'invoice.paid', created: 100, appliedAt: '2026-01-01T00:00:00.000Z' },
+    ]);
+  });
+
+  it('lists a duplicated override once', () => {
+    const o = override('ovr_1', 'deny', '2026-11-22T10:00:00.000Z');
+    expect(historyOf([], [o, o])).toHaveLength(1);
+  });
+});

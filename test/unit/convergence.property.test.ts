@@ -1,23 +1,25 @@
-// Property: the billing status is a function of the SET of applied events. Any delivery
-// order, with any duplicates and any commit times, converges to the same record.
+// Property: the billing status is a function of the SET of applied events and overrides.
+// Any delivery order, with any duplicates and any commit times, converges to the same
+// record (CONTRACT section 4, "Guarantees"), apart from lastEventId/updatedAt/livemode.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildEvent } from '../../bin/stripe-events';
 import { deriveBillingStatus } from '../../lambdas/core/billing-status';
-import type { AppliedFact, BillingStatus } from '../../lambdas/core/facts';
+import type { AppliedFact, BillingStatus, OverrideRecord } from '../../lambdas/core/facts';
 import { historyOf } from '../../lambdas/core/history';
 import { HANDLED_TYPES, registryEntry } from '../../lambdas/core/registry';
-import type { StripeEvent } from '../../lambdas/core/stripe-event';
+import { ruleForType } from '../../lambdas/core/rules';
+import type { StripeEvent, StripeObject } from '../../lambdas/core/stripe-event';
 import { CUSTOMER, applied } from '../support/derive';
 
 const OBJECT_IDS: Record<string, string[]> = {
-  payment_intent: ['pi_1', 'pi_2'],
-  charge: ['ch_1', 'ch_2'],
+  payment_intent: ['pi_1', 'pi_2', 'pi_3'],
+  charge: ['ch_1', 'ch_2', 'ch_3'],
   invoice: ['in_1', 'in_2'],
-  dispute: ['dp_1'],
+  dispute: ['dp_1', 'dp_2'],
   payment_method: ['pm_1', 'pm_2'],
-  source: ['card_1', 'card_2'],
-  subscription: ['sub_1'],
+  source: ['card_1', 'src_1', 'ba_1'],
+  subscription: ['sub_1', 'sub_2'],
   customer: [CUSTOMER],
 };
 const SUB_STATUSES = [
@@ -28,107 +30,317 @@ const SUB_STATUSES = [
   'past_due',
   'unpaid',
   'canceled',
+  'incomplete_expired',
 ];
-const DISPUTE_STATUSES = ['needs_response', 'under_review', 'won', 'lost', 'warning_closed'];
+const DISPUTE_STATUSES = [
+  'warning_needs_response',
+  'needs_response',
+  'under_review',
+  'won',
+  'lost',
+  'warning_closed',
+  'prevented',
+];
+const PI_STATUSES = ['requires_payment_method', 'processing', 'succeeded', 'canceled'];
+const INVOICE_STATUSES = ['open', 'paid', 'void', 'uncollectible'];
 
-const eventArb: fc.Arbitrary<StripeEvent> = fc
-  .record({
-    type: fc.constantFrom(...HANDLED_TYPES),
-    objectIndex: fc.nat(1),
-    created: fc.integer({ min: 1000, max: 1006 }), // a small range: ties are frequent
-    subStatus: fc.constantFrom(...SUB_STATUSES),
-    prevStatus: fc.option(fc.constantFrom(...SUB_STATUSES), { nil: null }),
-    disputeStatus: fc.constantFrom(...DISPUTE_STATUSES),
-    chargePi: fc.option(fc.constantFrom('pi_1', 'pi_2'), { nil: null }),
-    expMonth: fc.integer({ min: 1, max: 12 }),
-    expYear: fc.integer({ min: 2026, max: 2027 }),
-    n: fc.nat(1_000_000),
-  })
-  .map((r) => {
-    const kind = registryEntry(r.type)!.kind;
-    const ids = OBJECT_IDS[kind]!;
-    const id = ids[r.objectIndex % ids.length]!;
-    const object: Record<string, unknown> = { id };
-    if (kind === 'subscription') object.status = r.subStatus;
-    if (kind === 'dispute') object.status = r.disputeStatus;
-    if (kind === 'charge') object.payment_intent = r.chargePi;
-    if (kind === 'source') Object.assign(object, { exp_month: r.expMonth, exp_year: r.expYear });
-    if (kind === 'payment_method') {
-      object.card = { brand: 'visa', last4: '4242', exp_month: r.expMonth, exp_year: r.expYear };
-    }
-    return buildEvent(r.type, {
-      id: `evt_${String(r.n).padStart(7, '0')}`,
-      created: r.created,
-      customer: CUSTOMER,
-      object,
-      ...(kind === 'subscription' && r.prevStatus
-        ? { previousAttributes: { status: r.prevStatus } }
-        : {}),
+// Around the expiry instants of the expiries drawn below (Oct-Dec 2026), so that expired,
+// expiring and active all happen.
+const NOWS = [Date.UTC(2026, 9, 15), Date.UTC(2026, 10, 1), Date.UTC(2026, 11, 20)].map(
+  (ms) => ms / 1000,
+);
+
+/** The object of a method event, in the shape its id prefix implies. */
+function methodObject(id: string, expiry: { month: number; year: number } | null): StripeObject {
+  const exp = expiry ? { exp_month: expiry.month, exp_year: expiry.year } : {};
+  if (id.startsWith('pm_')) return { id, card: { brand: 'visa', last4: '4242', ...exp } };
+  if (id.startsWith('src_')) {
+    return { id, object: 'source', type: 'card', card: { brand: 'Visa', last4: '5556', ...exp } };
+  }
+  if (id.startsWith('ba_')) return { id, object: 'bank_account', last4: '6789' };
+  return { id, object: 'card', brand: 'MasterCard', last4: '4444', ...exp };
+}
+
+const eventArb = (
+  types: readonly string[],
+  subStatuses: readonly string[],
+  latest: number,
+): fc.Arbitrary<StripeEvent> =>
+  fc
+    .record({
+      type: fc.constantFrom(...types),
+      objectIndex: fc.nat(2),
+      created: fc.integer({ min: 1000, max: latest }), // a small range: ties are frequent
+      subStatus: fc.constantFrom(...subStatuses),
+      prevStatus: fc.option(fc.constantFrom(...subStatuses), { nil: null }),
+      disputeStatus: fc.constantFrom(...DISPUTE_STATUSES),
+      disputeCharge: fc.constantFrom('ch_1', 'ch_2'),
+      chargePi: fc.option(fc.constantFrom('pi_1', 'pi_2'), { nil: null }),
+      // Sometimes an object whose status disagrees with its event type (a stale or late read).
+      piStatus: fc.option(fc.constantFrom(...PI_STATUSES), { nil: null, freq: 3 }),
+      invoiceStatus: fc.option(fc.constantFrom(...INVOICE_STATUSES), { nil: null, freq: 3 }),
+      expiry: fc.option(
+        fc.record({ month: fc.integer({ min: 10, max: 12 }), year: fc.constant(2026) }),
+        { nil: null, freq: 5 },
+      ),
+      n: fc.nat(1_000_000),
+    })
+    .map((r) => {
+      const kind = registryEntry(r.type)!.kind;
+      const ids = OBJECT_IDS[kind]!;
+      const id = ids[r.objectIndex % ids.length]!;
+      let object: StripeObject = { id };
+      if (kind === 'subscription') object.status = r.subStatus;
+      if (kind === 'dispute') {
+        Object.assign(object, { status: r.disputeStatus, charge: r.disputeCharge });
+      }
+      if (kind === 'charge') object.payment_intent = r.chargePi;
+      if (kind === 'payment_intent' && r.piStatus) object.status = r.piStatus;
+      if (kind === 'invoice' && r.invoiceStatus) object.status = r.invoiceStatus;
+      if (kind === 'payment_method' || kind === 'source') object = methodObject(id, r.expiry);
+      return buildEvent(r.type, {
+        id: `evt_${String(r.n).padStart(7, '0')}`,
+        created: r.created,
+        customer: CUSTOMER,
+        object,
+        ...(kind === 'subscription' && r.prevStatus
+          ? { previousAttributes: { status: r.prevStatus } }
+          : {}),
+      });
     });
-  });
 
-// Distinct ids: two different events never share an id.
-const eventSetArb = fc.uniqueArray(eventArb, {
-  minLength: 1,
-  maxLength: 25,
-  selector: (e) => e.id,
-});
+const KINDS = [...new Set(HANDLED_TYPES.map((t) => registryEntry(t)!.kind))];
 
-const NOW = Date.UTC(2026, 10, 22) / 1000;
+// Each run draws its events from a few object kinds (sometimes all), so that events of the
+// same object meet often: that is where ties and order effects live. Distinct ids: two
+// different events never share an id.
+const eventSetArb = fc
+  .record({
+    kinds: fc.oneof(
+      { weight: 3, arbitrary: fc.subarray(KINDS, { minLength: 1, maxLength: 2 }) },
+      { weight: 1, arbitrary: fc.constant(KINDS) },
+    ),
+    // A few subscription statuses per run: equal statuses and cycles of previous statuses
+    // (active <- past_due <- unpaid <- active) then happen often enough to be tested.
+    subStatuses: fc.subarray(SUB_STATUSES, { minLength: 1, maxLength: 3 }),
+    // Sometimes every event in the same second or two.
+    latest: fc.constantFrom(1000, 1001, 1004),
+  })
+  .chain(({ kinds, subStatuses, latest }) =>
+    fc.uniqueArray(
+      eventArb(
+        HANDLED_TYPES.filter((t) => kinds.includes(registryEntry(t)!.kind)),
+        subStatuses,
+        latest,
+      ),
+      { minLength: 1, maxLength: 30, selector: (e) => e.id },
+    ),
+  );
+
+// Operator actions, with setAt drawn from a few instants so that ties happen.
+const overridesArb: fc.Arbitrary<OverrideRecord[]> = fc.uniqueArray(
+  fc.record({
+    id: fc.integer({ min: 1, max: 99 }).map((i) => `ovr_${String(i).padStart(2, '0')}`),
+    customerId: fc.constant(CUSTOMER),
+    mode: fc.constantFrom<OverrideRecord['mode']>('allow', 'deny', null),
+    reason: fc.constantFrom('ticket 1', 'ticket 2'),
+    setAt: fc
+      .integer({ min: 0, max: 3 })
+      .map((s) => new Date(Date.UTC(2026, 0, 1) + s * 1000).toISOString()),
+    actor: fc.constant('local:test'),
+  }),
+  { maxLength: 4, selector: (o) => o.id },
+);
+
+/** A commit time from a small range: equal appliedAt values are frequent. */
+const appliedAtArb = fc
+  .integer({ min: 0, max: 5 })
+  .map((ms) => new Date(Date.UTC(2026, 0, 1) + ms * 250).toISOString());
+
+type Comparable = Omit<BillingStatus, 'lastEventId' | 'updatedAt' | 'livemode'>;
 
 function derive(
-  facts: AppliedFact[],
-): Omit<BillingStatus, 'lastEventId' | 'updatedAt' | 'livemode'> {
-  const s = deriveBillingStatus({
+  facts: readonly AppliedFact[],
+  overrides: readonly OverrideRecord[],
+  now: number,
+): BillingStatus {
+  return deriveBillingStatus({
     customerId: CUSTOMER,
     facts,
-    overrides: [],
-    now: NOW,
+    overrides,
+    now,
     expiryWarningDays: 30,
   })!;
+}
+
+function comparable(s: BillingStatus): Comparable {
   const { lastEventId: _l, updatedAt: _u, livemode: _m, ...rest } = s;
   return rest;
 }
 
+/** A hostile delivery: every event at least once, some several times, in any order. */
+const deliveryArb = fc
+  .tuple(eventSetArb, overridesArb, fc.constantFrom(...NOWS))
+  .chain(([events, overrides, now]) =>
+    fc.record({
+      events: fc.constant(events),
+      overrides: fc.constant(overrides),
+      now: fc.constant(now),
+      duplicates: fc.array(fc.constantFrom(...events), { maxLength: 10 }),
+      overrideOrder: fc.shuffledSubarray(overrides, {
+        minLength: overrides.length,
+        maxLength: overrides.length,
+      }),
+    }),
+  )
+  .chain((d) => {
+    const delivered = [...d.events, ...d.duplicates];
+    return fc.record({
+      ...Object.fromEntries(Object.entries(d).map(([k, v]) => [k, fc.constant(v)])),
+      delivered: fc.shuffledSubarray(delivered, {
+        minLength: delivered.length,
+        maxLength: delivered.length,
+      }),
+      appliedAts: fc.array(appliedAtArb, {
+        minLength: delivered.length,
+        maxLength: delivered.length,
+      }),
+    }) as fc.Arbitrary<typeof d & { delivered: StripeEvent[]; appliedAts: string[] }>;
+  });
+
 describe('convergence', () => {
   it('gives the same status for any delivery order, duplicates and commit times', () => {
     fc.assert(
-      fc.property(
-        eventSetArb,
-        fc.array(fc.nat(), { maxLength: 10 }),
-        fc.integer(),
-        (events, duplicateIdx, seed) => {
-          // Oracle: the events applied in created order, one commit each.
-          const inCreatedOrder = [...events].sort((a, b) => a.created - b.created);
-          const expected = derive(inCreatedOrder.map((e) => applied(e)));
-          // Hostile delivery: shuffled, with duplicates, arbitrary commit times.
-          const delivered = [...events, ...duplicateIdx.map((i) => events[i % events.length]!)];
-          let x = seed;
-          const rand = () => (x = (x * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
-          for (let i = delivered.length - 1; i > 0; i--) {
-            const j = Math.floor(rand() * (i + 1));
-            [delivered[i], delivered[j]] = [delivered[j]!, delivered[i]!];
-          }
-          const facts = delivered.map((e, i) =>
-            applied(e, CUSTOMER, new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString()),
-          );
-          expect(derive(facts)).toEqual(expected);
-        },
-      ),
+      fc.property(deliveryArb, (d) => {
+        // Oracle: each event once, in generation order, all committed at the same instant.
+        const expected = derive(
+          d.events.map((e) => applied(e, CUSTOMER, '2026-01-01T00:00:00.000Z')),
+          d.overrides,
+          d.now,
+        );
+        const facts = d.delivered.map((e, i) => applied(e, CUSTOMER, d.appliedAts[i]));
+        expect(comparable(derive(facts, d.overrideOrder, d.now))).toEqual(comparable(expected));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('picks the same subscription status and since for any order of same-second events', () => {
+    // Focused on the tie rules, whose pairwise relation is not transitive: one subscription,
+    // two seconds, non-terminal statuses with and without previous statuses.
+    const open = SUB_STATUSES.filter((st) => st !== 'canceled' && st !== 'incomplete_expired');
+    const subEvent = fc
+      .record({
+        type: fc.constantFrom('customer.subscription.created', 'customer.subscription.updated'),
+        created: fc.integer({ min: 1000, max: 1001 }),
+        status: fc.constantFrom(...open),
+        previous: fc.option(fc.constantFrom(...open), { nil: null }),
+        n: fc.nat(1_000_000),
+      })
+      .map((r) =>
+        buildEvent(r.type, {
+          id: `evt_${String(r.n).padStart(7, '0')}`,
+          created: r.created,
+          customer: CUSTOMER,
+          object: { id: 'sub_1', status: r.status },
+          ...(r.previous ? { previousAttributes: { status: r.previous } } : {}),
+        }),
+      );
+    const setAndOrder = fc
+      .uniqueArray(subEvent, { minLength: 2, maxLength: 8, selector: (e) => e.id })
+      .chain((events) =>
+        fc.tuple(
+          fc.constant(events),
+          fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }),
+        ),
+      );
+    fc.assert(
+      fc.property(setAndOrder, ([events, shuffled]) => {
+        const at = '2026-01-01T00:00:00.000Z';
+        const expected = derive(
+          events.map((e) => applied(e, CUSTOMER, at)),
+          [],
+          NOWS[0]!,
+        );
+        const actual = derive(
+          shuffled.map((e) => applied(e, CUSTOMER, at)),
+          [],
+          NOWS[0]!,
+        );
+        expect(actual.blockers).toEqual(expected.blockers);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('is unchanged in every field by exact duplicates of applied facts', () => {
+    fc.assert(
+      fc.property(deliveryArb, (d) => {
+        const facts = d.events.map((e, i) => applied(e, CUSTOMER, d.appliedAts[i]));
+        const byId = new Map(facts.map((f) => [f.eventId, f]));
+        const withDuplicates = [...facts, ...d.duplicates.map((e) => byId.get(e.id)!)];
+        expect(derive(withDuplicates, d.overrides, d.now)).toEqual(
+          derive(facts, d.overrides, d.now),
+        );
+      }),
       { numRuns: 300 },
     );
   });
 
-  it('lists each applied event exactly once in the history, whatever the duplicates', () => {
+  it('lists each applied event and override exactly once, sorted by created then id', () => {
     fc.assert(
-      fc.property(eventSetArb, fc.array(fc.nat(), { maxLength: 10 }), (events, dup) => {
-        const facts = [...events, ...dup.map((i) => events[i % events.length]!)].map((e) =>
-          applied(e),
+      fc.property(deliveryArb, (d) => {
+        const facts = d.delivered.map((e, i) => applied(e, CUSTOMER, d.appliedAts[i]));
+        const history = historyOf(facts, [...d.overrideOrder, ...d.overrideOrder]);
+        const ids = history.map((h) => h.id);
+        expect([...ids].sort()).toEqual(
+          [...d.events.map((e) => e.id), ...d.overrides.map((o) => o.id)].sort(),
         );
-        const history = historyOf(facts, []);
-        expect(history.map((h) => h.id).sort()).toEqual(events.map((e) => e.id).sort());
+        const sorted = [...history].sort(
+          (a, b) => a.created - b.created || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+        );
+        expect(history).toEqual(sorted);
       }),
-      { numRuns: 200 },
+      { numRuns: 300 },
+    );
+  });
+
+  it('derives a status without throwing from facts of events with garbled objects', () => {
+    const junk = fc.oneof(fc.constant(null), fc.string(), fc.integer(), fc.boolean());
+    const garbled = fc.record({
+      type: fc.constantFrom(...HANDLED_TYPES),
+      object: fc.dictionary(
+        fc.constantFrom('id', 'status', 'customer', 'payment_intent', 'object', 'type', 'card'),
+        junk,
+      ),
+      previous: fc.dictionary(fc.constantFrom('status', 'customer'), junk),
+      created: fc.integer({ min: 0, max: 3 }),
+      n: fc.nat(1000),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(garbled, { minLength: 1, maxLength: 10 }),
+        fc.constantFrom(...NOWS),
+        (list, now) => {
+          const facts = list.map((g, i): AppliedFact => {
+            const event: StripeEvent = {
+              id: `evt_${g.n}_${i}`,
+              object: 'event',
+              type: g.type,
+              created: g.created,
+              livemode: false,
+              data: { object: g.object, previous_attributes: g.previous },
+            };
+            return {
+              ...ruleForType(g.type)!.toFact(event),
+              customerId: CUSTOMER,
+              appliedAt: '2026-01-01T00:00:00.000Z',
+            };
+          });
+          expect(derive(facts, [], now).customerId).toBe(CUSTOMER);
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

@@ -5,6 +5,7 @@ import type { EventRule } from '../facts';
 import { idOf, str } from '../stripe-event';
 import { customerOfObject, ids, makeFact } from './common';
 
+/** Fact data: `{ status, paymentIntent }` (`paymentIntent` null for the legacy Charges API). */
 export const chargeRule: EventRule = {
   resolveCustomer: customerOfObject,
   toFact(event) {

@@ -4,6 +4,7 @@ import type { EventRule } from '../facts';
 import { idOf } from '../stripe-event';
 import { makeFact } from './common';
 
+/** Fact data: `{}`; the event type alone says what happened to the customer. */
 export const customerRule: EventRule = {
   resolveCustomer(event) {
     const customerId = idOf(event.data.object, 'id');

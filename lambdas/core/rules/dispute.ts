@@ -5,6 +5,7 @@ import type { EventRule } from '../facts';
 import { idOf, str } from '../stripe-event';
 import { ids, makeFact } from './common';
 
+/** Fact data: `{ status }`, the dispute's status (won/lost/warning_closed/prevented close it). */
 export const disputeRule: EventRule = {
   resolveCustomer(event) {
     const charge = idOf(event.data.object, 'charge');

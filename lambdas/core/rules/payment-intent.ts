@@ -18,6 +18,7 @@ export function latestChargeOf(event: StripeEvent): string | null {
   return null;
 }
 
+/** Fact data: `{ status }` (the PaymentIntent's status); `ref` its latest charge, else its id. */
 export const paymentIntentRule: EventRule = {
   resolveCustomer: customerOfObject,
   toFact(event) {

@@ -4,20 +4,23 @@
 import type { FactData } from '../facts';
 import { num, obj, str, type StripeObject } from '../stripe-event';
 
-/** Legacy Card brand names -> PaymentMethod `card.brand` words (CONTRACT section 4). */
-const LEGACY_BRANDS: Readonly<Record<string, string>> = {
-  'American Express': 'amex',
-  'Cartes Bancaires': 'cartes_bancaires',
-  'Diners Club': 'diners',
-  Discover: 'discover',
-  'Eftpos Australia': 'eftpos_au',
-  Girocard: 'girocard',
-  JCB: 'jcb',
-  MasterCard: 'mastercard',
-  UnionPay: 'unionpay',
-  Visa: 'visa',
-  Unknown: 'unknown',
-};
+/**
+ * Legacy Card brand names -> PaymentMethod `card.brand` words (CONTRACT section 4). A Map,
+ * so that a brand such as "constructor" cannot hit an object prototype key.
+ */
+export const LEGACY_BRANDS: ReadonlyMap<string, string> = new Map([
+  ['American Express', 'amex'],
+  ['Cartes Bancaires', 'cartes_bancaires'],
+  ['Diners Club', 'diners'],
+  ['Discover', 'discover'],
+  ['Eftpos Australia', 'eftpos_au'],
+  ['Girocard', 'girocard'],
+  ['JCB', 'jcb'],
+  ['MasterCard', 'mastercard'],
+  ['UnionPay', 'unionpay'],
+  ['Visa', 'visa'],
+  ['Unknown', 'unknown'],
+]);
 
 const PAYMENT_METHOD_BRANDS = new Set([
   'amex',
@@ -34,10 +37,13 @@ const PAYMENT_METHOD_BRANDS = new Set([
   'unknown',
 ]);
 
-/** A brand in PaymentMethod words, whichever vocabulary the object used. */
+/**
+ * A brand in PaymentMethod words, whichever vocabulary the object used. A brand neither
+ * vocabulary knows becomes `unknown`, the word Stripe itself uses for it.
+ */
 export function normalizeBrand(brand: string | null): string | null {
   if (brand === null) return null;
-  const mapped = LEGACY_BRANDS[brand];
+  const mapped = LEGACY_BRANDS.get(brand);
   if (mapped) return mapped;
   if (PAYMENT_METHOD_BRANDS.has(brand)) return brand;
   const lower = brand.toLowerCase().replace(/\s+/g, '_');

@@ -3,14 +3,16 @@
 // is the previous one, or the one an earlier event recorded for the method.
 
 import type { EventRule } from '../facts';
-import { idOf, str } from '../stripe-event';
+import { idOf } from '../stripe-event';
 import { customerOfObject, ids, makeFact } from './common';
 import { methodDetails } from './payment-method-details';
 
+/** Fact data: `MethodDetails` (`{ methodType, brand, last4, expMonth, expYear }`); `ref` the method. */
 export const paymentMethodRule: EventRule = {
   resolveCustomer(event) {
     if (event.type !== 'payment_method.detached') return customerOfObject(event);
-    const previous = str(event.data.previous_attributes, 'customer');
+    // An id, or (defensively) an expanded customer object.
+    const previous = idOf(event.data.previous_attributes, 'customer');
     if (previous) return { kind: 'customer', customerId: previous };
     const current = customerOfObject(event);
     if (current.kind === 'customer') return current;

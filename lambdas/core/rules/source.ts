@@ -6,6 +6,7 @@ import { idOf } from '../stripe-event';
 import { customerOfObject, ids, makeFact } from './common';
 import { methodDetails } from './payment-method-details';
 
+/** Fact data: `MethodDetails` (`{ methodType, brand, last4, expMonth, expYear }`); `ref` the method. */
 export const sourceRule: EventRule = {
   resolveCustomer: customerOfObject,
   toFact(event) {

@@ -5,6 +5,7 @@ import type { EventRule } from '../facts';
 import { str } from '../stripe-event';
 import { customerOfObject, makeFact } from './common';
 
+/** Fact data: `{ status, previousStatus }` (`previousStatus` from `previous_attributes`, or null). */
 export const subscriptionRule: EventRule = {
   resolveCustomer: customerOfObject,
   toFact(event) {

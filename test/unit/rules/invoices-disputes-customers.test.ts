@@ -125,3 +125,79 @@ describe('customer rules', () => {
     expect(customerRule.resolveCustomer(event)).toEqual({ kind: 'customer', customerId: 'cus_X1' });
   });
 });
+
+describe('invoice rules, details', () => {
+  it.each(['paid', 'void'])('ends the invoice when any of its events shows status %s', (status) => {
+    const s = statusOf([
+      inv('invoice.payment_failed', 100),
+      buildEvent('invoice.payment_action_required', {
+        created: 50,
+        object: { id: 'in_1', status },
+      }),
+    ]);
+    expect(s.blockers).toEqual([]);
+    expect(s.warnings).toEqual([]);
+  });
+
+  it('dates invoice_uncollectible from the smallest id among the earliest events', () => {
+    const s = statusOf([
+      inv('invoice.marked_uncollectible', 200, 'evt_b'),
+      inv('invoice.payment_failed', 200, 'evt_a'),
+      inv('invoice.payment_failed', 300, 'evt_0'),
+    ]);
+    expect(s.blockers).toEqual([
+      { reason: 'invoice_uncollectible', objectId: 'in_1', since: 200, eventId: 'evt_a' },
+    ]);
+  });
+
+  it('keeps each invoice apart: paying one leaves the other blocking', () => {
+    const s = statusOf([
+      inv('invoice.payment_failed', 100, undefined, 'in_1'),
+      inv('invoice.payment_failed', 100, undefined, 'in_2'),
+      inv('invoice.paid', 200, undefined, 'in_1'),
+    ]);
+    expect(reasons(s)).toEqual(['payment_failed:in_2']);
+  });
+
+  it('keeps the payment_action_required warning alongside a blocker of the same invoice', () => {
+    const s = statusOf([
+      inv('invoice.payment_action_required', 100),
+      inv('invoice.payment_failed', 150),
+    ]);
+    expect(reasons(s)).toEqual(['payment_failed:in_1']);
+    expect(warningReasons(s)).toEqual(['payment_action_required:in_1']);
+  });
+});
+
+describe('dispute rules, details', () => {
+  it('dates dispute_open from the created event', () => {
+    const s = statusOf([
+      buildEvent('charge.dispute.created', { id: 'evt_dc', created: 100, object: { id: 'dp_1' } }),
+      dp('charge.dispute.updated', 200, 'under_review'),
+    ]);
+    expect(s.blockers).toEqual([
+      { reason: 'dispute_open', objectId: 'dp_1', since: 100, eventId: 'evt_dc' },
+    ]);
+  });
+
+  it('does not open a dispute that its created event already shows closed', () => {
+    const s = statusOf([dp('charge.dispute.created', 100, 'warning_closed')]);
+    expect(s.blockers).toEqual([]);
+  });
+
+  it('opens nothing from an update alone: only charge.dispute.created opens a dispute', () => {
+    const s = statusOf([dp('charge.dispute.updated', 100, 'needs_response')]);
+    expect(s.blockers).toEqual([]);
+  });
+});
+
+describe('customer rules, details', () => {
+  it('keeps customer_deleted whatever later customer events say', () => {
+    const s = statusOf([
+      buildEvent('customer.deleted', { customer: CUSTOMER, created: 100 }),
+      buildEvent('customer.updated', { customer: CUSTOMER, created: 200 }),
+      buildEvent('customer.created', { customer: CUSTOMER, created: 300 }),
+    ]);
+    expect(reasons(s)).toEqual([`customer_deleted:${CUSTOMER}`]);
+  });
+});

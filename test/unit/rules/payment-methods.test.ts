@@ -281,3 +281,268 @@ describe('payment method status and warnings', () => {
     expect(warningReasons(s)).toEqual([]);
   });
 });
+
+describe('payment method details, more shapes', () => {
+  it('reads a legacy bank account as bank_account without brand or expiry', () => {
+    const s = statusOf(
+      [
+        buildEvent('customer.source.created', {
+          object: { id: 'ba_1', object: 'bank_account', last4: '6789', bank_name: 'STRIPE' },
+        }),
+      ],
+      { now: NOW },
+    );
+    expect(s.paymentMethods).toEqual([
+      {
+        id: 'ba_1',
+        type: 'bank_account',
+        status: 'active',
+        brand: null,
+        last4: '6789',
+        expMonth: null,
+        expYear: null,
+      },
+    ]);
+  });
+
+  it('reads a non-card PaymentMethod by its type, with last4 from under that type', () => {
+    const s = statusOf(
+      [
+        buildEvent('payment_method.attached', {
+          object: {
+            id: 'pm_sepa',
+            type: 'sepa_debit',
+            card: undefined,
+            sepa_debit: { last4: '3000', country: 'DE' },
+          },
+        }),
+      ],
+      { now: NOW },
+    );
+    expect(s.paymentMethods[0]).toEqual({
+      id: 'pm_sepa',
+      type: 'sepa_debit',
+      status: 'active',
+      brand: null,
+      last4: '3000',
+      expMonth: null,
+      expYear: null,
+    });
+  });
+
+  it('reads a deleted legacy card (id and deleted flag only) with null details', () => {
+    // The published deleted_card shape as the whole object, not merged over a full card.
+    const event = buildEvent('customer.source.deleted');
+    event.data.object = { ...fixture('deleted_card'), customer: CUSTOMER };
+    const s = statusOf([event], { now: NOW });
+    expect(s.paymentMethods).toEqual([
+      {
+        id: 'obj_123',
+        type: 'card',
+        status: 'deleted',
+        brand: null,
+        last4: null,
+        expMonth: null,
+        expYear: null,
+      },
+    ]);
+  });
+
+  it('maps a brand neither vocabulary knows, even a prototype key, to unknown', () => {
+    expect([normalizeBrand('Foo Card'), normalizeBrand('constructor')]).toEqual([
+      'unknown',
+      'unknown',
+    ]);
+  });
+
+  it('keeps PaymentMethod brand words as they are', () => {
+    const words = ['amex', 'cartes_bancaires', 'diners', 'eftpos_au', 'jcb', 'link', 'unionpay'];
+    expect(words.map(normalizeBrand)).toEqual(words);
+  });
+
+  it('prefers the later expiry between two detail events of the same second', () => {
+    const s = statusOf(
+      [
+        pm('payment_method.automatically_updated', 200, { exp_year: 2033 }, 'evt_z'),
+        pm('payment_method.updated', 200, { exp_year: 2034 }, 'evt_a'),
+      ],
+      { now: NOW },
+    );
+    expect(s.paymentMethods[0]?.expYear).toBe(2034);
+  });
+
+  it('takes details from a later update, not from the deletion, for a deleted method', () => {
+    const s = statusOf(
+      [
+        buildEvent('payment_method.detached', {
+          created: 100,
+          object: {
+            id: 'pm_1',
+            card: { brand: 'visa', last4: '0000', exp_month: 1, exp_year: 2031 },
+          },
+        }),
+        pm('payment_method.updated', 50, { last4: '4242' }),
+      ],
+      { now: NOW },
+    );
+    expect(s.paymentMethods[0]).toMatchObject({ status: 'deleted', last4: '4242' });
+  });
+
+  it('sorts payment methods by id', () => {
+    const s = statusOf(
+      [
+        legacy('customer.source.created', 100),
+        buildEvent('payment_method.attached', { created: 100, object: { id: 'pm_0' } }),
+        buildEvent('customer.source.created', {
+          created: 100,
+          object: { id: 'ba_1', object: 'bank_account', last4: '6789' },
+        }),
+      ],
+      { now: NOW },
+    );
+    expect(s.paymentMethods.map((m) => m.id)).toEqual(['ba_1', 'card_1', 'pm_0']);
+  });
+});
+
+describe('payment method status and warnings, edges', () => {
+  it('is active with no expiry at all (a bank account)', () => {
+    const s = statusOf(
+      [
+        buildEvent('customer.source.created', {
+          object: { id: 'ba_1', object: 'bank_account', last4: '6789' },
+        }),
+      ],
+      { now: NOW },
+    );
+    expect(s.paymentMethods[0]?.status).toBe('active');
+    expect(s.warnings).toEqual([]);
+  });
+
+  it('is expiring exactly EXPIRY_WARNING_DAYS before its expiry instant, active one second earlier', () => {
+    const card = [pm('payment_method.attached', 100, { exp_month: 11, exp_year: 2026 })];
+    const instant = Date.UTC(2026, 11, 1) / 1000;
+    expect(statusOf(card, { now: instant - 30 * DAY }).paymentMethods[0]?.status).toBe('expiring');
+    expect(statusOf(card, { now: instant - 30 * DAY - 1 }).paymentMethods[0]?.status).toBe(
+      'active',
+    );
+  });
+
+  it('reports expired rather than expiring for an announced expiry that has passed', () => {
+    const s = statusOf(
+      [legacy('customer.source.expiring', 100, { exp_month: 10, exp_year: 2026 })],
+      { now: NOW },
+    );
+    expect(s.paymentMethods[0]?.status).toBe('expired');
+    expect(warningReasons(s)).toEqual([`no_valid_payment_method:${CUSTOMER}`]);
+  });
+
+  it('reports deleted rather than expired for a deleted card past its expiry', () => {
+    const s = statusOf([legacy('customer.source.deleted', 100, { exp_month: 1, exp_year: 2020 })], {
+      now: NOW,
+    });
+    expect(s.paymentMethods[0]?.status).toBe('deleted');
+  });
+
+  it('dates an announced expiring warning from the announcement even inside the window', () => {
+    const s = statusOf(
+      [
+        legacy(
+          'customer.source.expiring',
+          1_700_000_000,
+          { exp_month: 11, exp_year: 2026 },
+          'evt_x',
+        ),
+      ],
+      { now: NOW },
+    );
+    expect(s.warnings).toEqual([
+      {
+        reason: 'payment_method_expiring',
+        objectId: 'card_1',
+        since: 1_700_000_000,
+        eventId: 'evt_x',
+      },
+    ]);
+  });
+
+  it('warns payment_method_expiring for each expiring method, sorted by since then id', () => {
+    const s = statusOf(
+      [
+        buildEvent('payment_method.attached', {
+          created: 100,
+          object: {
+            id: 'pm_b',
+            card: { brand: 'visa', last4: '1', exp_month: 11, exp_year: 2026 },
+          },
+        }),
+        buildEvent('payment_method.attached', {
+          created: 100,
+          object: {
+            id: 'pm_a',
+            card: { brand: 'visa', last4: '2', exp_month: 11, exp_year: 2026 },
+          },
+        }),
+        legacy('customer.source.expiring', 200, { exp_month: 12, exp_year: 2026 }),
+      ],
+      { now: NOW },
+    );
+    expect(warningReasons(s)).toEqual([
+      'payment_method_expiring:card_1',
+      'payment_method_expiring:pm_a',
+      'payment_method_expiring:pm_b',
+    ]);
+  });
+
+  it('does not warn no_valid_payment_method while a method is merely expiring', () => {
+    const s = statusOf(
+      [
+        legacy('customer.source.deleted', 100),
+        pm('payment_method.attached', 100, { exp_month: 11, exp_year: 2026 }),
+      ],
+      { now: NOW },
+    );
+    expect(warningReasons(s)).toEqual(['payment_method_expiring:pm_1']);
+  });
+
+  it('names the deletion when deletion and expiry are the same second', () => {
+    const instant = Date.UTC(2025, 0, 1) / 1000;
+    const s = statusOf(
+      [legacy('customer.source.deleted', instant, { exp_month: 12, exp_year: 2024 }, 'evt_del')],
+      { now: NOW },
+    );
+    expect(s.warnings).toEqual([
+      { reason: 'no_valid_payment_method', objectId: CUSTOMER, since: instant, eventId: 'evt_del' },
+    ]);
+  });
+
+  it('picks the smallest method id when two methods stopped being valid at the same second', () => {
+    const s = statusOf(
+      [
+        buildEvent('customer.source.deleted', {
+          created: 500,
+          object: { id: 'card_b' },
+          id: 'evt_b',
+        }),
+        buildEvent('customer.source.deleted', {
+          created: 500,
+          object: { id: 'card_a' },
+          id: 'evt_a',
+        }),
+      ],
+      { now: NOW },
+    );
+    expect(s.warnings).toEqual([
+      { reason: 'no_valid_payment_method', objectId: CUSTOMER, since: 500, eventId: 'evt_a' },
+    ]);
+  });
+
+  it('gives no payment-method warning when no method is known', () => {
+    const s = statusOf([buildEvent('customer.created')], { now: NOW });
+    expect(s.warnings).toEqual([]);
+  });
+
+  it('never blocks for payment methods: warnings only', () => {
+    const s = statusOf([legacy('customer.source.deleted', 100)], { now: NOW });
+    expect(s.canAllocate).toBe(true);
+  });
+});

@@ -99,3 +99,82 @@ describe('charge rules', () => {
     expect(reasons(s)).toEqual(['payment_failed:ch_1']);
   });
 });
+
+describe('payment_intent rules, details', () => {
+  it('treats a PaymentIntent whose object status is succeeded as terminal, whatever the event', () => {
+    const s = statusOf([
+      buildEvent('payment_intent.payment_failed', {
+        created: 100,
+        object: { id: 'pi_1', status: 'succeeded' },
+      }),
+    ]);
+    expect(s.blockers).toEqual([]);
+  });
+
+  it('keeps a failure blocking when only an unrelated PaymentIntent was canceled', () => {
+    const s = statusOf([
+      pi('payment_intent.payment_failed', 'pi_1', 100),
+      pi('payment_intent.canceled', 'pi_2', 200),
+    ]);
+    expect(reasons(s)).toEqual(['payment_failed:pi_1']);
+  });
+
+  it('lists one blocker per failed PaymentIntent, each with its own since', () => {
+    const s = statusOf([
+      pi('payment_intent.payment_failed', 'pi_2', 120, 'evt_2'),
+      pi('payment_intent.payment_failed', 'pi_1', 110, 'evt_1'),
+    ]);
+    expect(s.blockers).toEqual([
+      { reason: 'payment_failed', objectId: 'pi_1', since: 110, eventId: 'evt_1' },
+      { reason: 'payment_failed', objectId: 'pi_2', since: 120, eventId: 'evt_2' },
+    ]);
+  });
+
+  it('dates a re-opened block from the first failure after the latest success only', () => {
+    const s = statusOf([
+      pi('payment_intent.payment_failed', 'pi_1', 100),
+      pi('payment_intent.succeeded', 'pi_2', 200),
+      pi('payment_intent.payment_failed', 'pi_1', 300, 'evt_3'),
+      pi('payment_intent.payment_failed', 'pi_1', 400),
+    ]);
+    expect(s.blockers).toEqual([
+      { reason: 'payment_failed', objectId: 'pi_1', since: 300, eventId: 'evt_3' },
+    ]);
+  });
+
+  it('counts a payment_intent.canceled as no successful payment', () => {
+    const s = statusOf([
+      pi('payment_intent.payment_failed', 'pi_1', 100),
+      pi('payment_intent.canceled', 'pi_2', 200),
+    ]);
+    expect(s.canAllocate).toBe(false);
+  });
+});
+
+describe('charge rules, details', () => {
+  it('lets a legacy charge failure after a legacy success block again', () => {
+    const s = statusOf([
+      charge('charge.succeeded', 'ch_2', 100),
+      charge('charge.failed', 'ch_1', 101),
+    ]);
+    expect(reasons(s)).toEqual(['payment_failed:ch_1']);
+  });
+
+  it('lets a PaymentIntent success supersede a legacy charge failure at the same second', () => {
+    const s = statusOf([
+      charge('charge.failed', 'ch_1', 100),
+      pi('payment_intent.succeeded', 'pi_1', 100),
+    ]);
+    expect(s.blockers).toEqual([]);
+  });
+
+  it('reads an expanded payment_intent on a charge as a PaymentIntent charge', () => {
+    const s = statusOf([
+      buildEvent('charge.failed', {
+        created: 100,
+        object: { id: 'ch_1', payment_intent: { id: 'pi_1', object: 'payment_intent' } },
+      }),
+    ]);
+    expect(s.blockers).toEqual([]);
+  });
+});

@@ -95,3 +95,96 @@ describe('subscription rules', () => {
     expect(s.blockers[0]).toMatchObject({ since: 300, eventId: 'evt_3' });
   });
 });
+
+describe('subscription rules, details', () => {
+  it('treats incomplete_expired as terminal even against a newer event', () => {
+    const s = statusOf([
+      sub('customer.subscription.updated', 200, 'incomplete_expired', 'incomplete'),
+      sub('customer.subscription.updated', 300, 'unpaid', 'past_due'),
+    ]);
+    expect(s.blockers).toEqual([]);
+  });
+
+  it('treats a .deleted event without a status as canceled', () => {
+    const s = statusOf([
+      sub('customer.subscription.updated', 100, 'past_due', 'active'),
+      buildEvent('customer.subscription.deleted', {
+        created: 50,
+        object: { id: 'sub_1', status: undefined },
+      }),
+    ]);
+    expect(s.blockers).toEqual([]);
+  });
+
+  it('dates the blocker from a .created event that entered the status', () => {
+    const s = statusOf([
+      sub('customer.subscription.created', 100, 'past_due', null, 'evt_c'),
+      sub('customer.subscription.updated', 200, 'past_due', null, 'evt_u'),
+    ]);
+    expect(s.blockers).toEqual([
+      { reason: 'subscription_unpaid', objectId: 'sub_1', since: 100, eventId: 'evt_c' },
+    ]);
+  });
+
+  it('dates subscription_paused from the event that paused it', () => {
+    const s = statusOf([
+      sub('customer.subscription.created', 100, 'active'),
+      sub('customer.subscription.updated', 200, 'paused', 'active', 'evt_p'),
+    ]);
+    expect(s.blockers).toEqual([
+      { reason: 'subscription_paused', objectId: 'sub_1', since: 200, eventId: 'evt_p' },
+    ]);
+  });
+
+  it('lifts the block when a newer event moves it to trialing', () => {
+    const s = statusOf([
+      sub('customer.subscription.updated', 100, 'past_due', 'active'),
+      sub('customer.subscription.updated', 200, 'trialing', 'past_due'),
+    ]);
+    expect(s.blockers).toEqual([]);
+  });
+
+  it('lets the event that names the other as previous win even over a greater status', () => {
+    // unpaid -> active at the same second: active names unpaid, unpaid names nothing.
+    const s = statusOf([
+      sub('customer.subscription.updated', 200, 'unpaid', null, 'evt_z'),
+      sub('customer.subscription.updated', 200, 'active', 'unpaid', 'evt_a'),
+    ]);
+    expect(s.blockers).toEqual([]);
+  });
+
+  it('breaks a cycle of previous statuses by the status order, in any input order', () => {
+    // active names past_due, past_due names unpaid, unpaid names active: no event comes
+    // after both others, so the greatest status (unpaid) decides.
+    const events = [
+      sub('customer.subscription.updated', 200, 'active', 'past_due', 'evt_1'),
+      sub('customer.subscription.updated', 200, 'past_due', 'unpaid', 'evt_2'),
+      sub('customer.subscription.updated', 200, 'unpaid', 'active', 'evt_3'),
+    ];
+    const orders = [
+      [0, 1, 2],
+      [2, 1, 0],
+      [1, 0, 2],
+    ].map((order) => statusOf(order.map((i) => events[i]!)).blockers);
+    expect(orders).toEqual([
+      [{ reason: 'subscription_unpaid', objectId: 'sub_1', since: 200, eventId: 'evt_3' }],
+      [{ reason: 'subscription_unpaid', objectId: 'sub_1', since: 200, eventId: 'evt_3' }],
+      [{ reason: 'subscription_unpaid', objectId: 'sub_1', since: 200, eventId: 'evt_3' }],
+    ]);
+  });
+
+  it('keeps each subscription apart', () => {
+    const s = statusOf([
+      sub('customer.subscription.updated', 100, 'past_due', 'active'),
+      buildEvent('customer.subscription.updated', {
+        created: 100,
+        object: { id: 'sub_2', status: 'paused' },
+        previousAttributes: { status: 'active' },
+      }),
+    ]);
+    expect(s.blockers.map((b) => `${b.reason}:${b.objectId}`)).toEqual([
+      'subscription_unpaid:sub_1',
+      'subscription_paused:sub_2',
+    ]);
+  });
+});
