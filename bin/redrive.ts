@@ -1,0 +1,355 @@
+// `npm run redrive -- --queue <event type> | --all [--dry-run] [--local]`: moves
+// dead-lettered events back to their processor queues once the fault is fixed. Processors
+// deduplicate by event id, so a message moved twice is still applied once.
+
+import {
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ListMessageMoveTasksCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  StartMessageMoveTaskCommand,
+  type Message,
+  type MessageAttributeValue,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { registryEntry } from '../lambdas/core/registry';
+import {
+  EXIT_FAILURE,
+  EXIT_OK,
+  parseCommand,
+  processIo,
+  renderTable,
+  runCommand,
+  runIfEntryPoint,
+  TARGET_HELP,
+  UsageError,
+  type CommandIo,
+  type CommandSpec,
+} from './ops/args';
+import {
+  resolveTarget,
+  TargetError,
+  type Target,
+  type TargetOptions,
+  type TargetQueue,
+} from './ops/target';
+
+export const REDRIVE: CommandSpec = {
+  name: 'redrive',
+  help: [
+    'Usage: npm run redrive -- --queue <event type> | --all [--dry-run] [--local]',
+    '',
+    'Moves the messages of a dead-letter queue back to its processor queue (SQS',
+    'StartMessageMoveTask; where the server lacks it, receive + send + delete keeping body',
+    'and attributes). Run it once the fault that dead-lettered them is fixed: processors',
+    'deduplicate by event id, so nothing is applied twice.',
+    '',
+    '  --queue <type>      the DLQ of one event type (e.g. invoice.payment_failed)',
+    '  --all               every DLQ of the stack',
+    '  --dry-run           only count what each DLQ holds',
+    '',
+    'Exit codes: 0 done (or nothing to move); 1 a move failed or the stack could not be',
+    'reached; 2 bad arguments.',
+    '',
+    TARGET_HELP,
+  ].join('\n'),
+  options: {
+    queue: { type: 'string' },
+    all: { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
+  },
+};
+
+export interface RedriveDeps {
+  io?: Partial<CommandIo>;
+  connect?: (options: TargetOptions) => Promise<Target>;
+  /** Progress polling interval. @default 1000 */
+  pollIntervalMs?: number;
+}
+
+export interface ResolvedQueue {
+  type: string;
+  queueUrl: string;
+  queueArn: string;
+  dlqUrl: string;
+  dlqArn: string;
+}
+
+export interface DlqCount {
+  /** Messages ready to move. */
+  waiting: number;
+  /** Messages received by someone and not yet back (moved once they return). */
+  inFlight: number;
+}
+
+export interface MoveResult {
+  moved: number;
+  method: 'move task' | 'receive/send/delete';
+}
+
+type Progress = (line: string) => void;
+
+async function arnOf(sqs: SQSClient, url: string): Promise<string> {
+  const got = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+  );
+  const arn = got.Attributes?.QueueArn;
+  if (!arn) throw new TargetError(`queue ${url} has no ARN`);
+  return arn;
+}
+
+export async function resolveQueue(sqs: SQSClient, q: TargetQueue): Promise<ResolvedQueue> {
+  return {
+    type: q.type,
+    queueUrl: q.queueUrl,
+    dlqUrl: q.dlqUrl,
+    queueArn: q.queueArn ?? (await arnOf(sqs, q.queueUrl)),
+    dlqArn: q.dlqArn ?? (await arnOf(sqs, q.dlqUrl)),
+  };
+}
+
+export async function countDlq(sqs: SQSClient, dlqUrl: string): Promise<DlqCount> {
+  const got = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: dlqUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return {
+    waiting: Number(got.Attributes?.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(got.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+  };
+}
+
+/** Errors by which a server says it does not implement message move tasks. */
+export function isMoveTaskUnsupported(err: unknown): boolean {
+  const name = (err as { name?: string }).name ?? '';
+  const message = (err as { message?: string }).message ?? '';
+  return (
+    /Unsupported|UnknownOperation|InvalidAction|NotImplemented/i.test(name) ||
+    /not (implemented|supported)|unknown (operation|action)/i.test(message)
+  );
+}
+
+const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
+
+/** SQS's own redrive: one move task per DLQ, polled until it ends. */
+export async function moveWithTask(
+  sqs: SQSClient,
+  q: ResolvedQueue,
+  progress: Progress,
+  pollIntervalMs = 1000,
+): Promise<number> {
+  const started = await sqs.send(
+    new StartMessageMoveTaskCommand({ SourceArn: q.dlqArn, DestinationArn: q.queueArn }),
+  );
+  let lastLine = '';
+  for (;;) {
+    const listed = await sqs.send(
+      new ListMessageMoveTasksCommand({ SourceArn: q.dlqArn, MaxResults: 10 }),
+    );
+    const results = listed.Results ?? [];
+    // TaskHandle is returned for running tasks only; the newest task is listed first.
+    const task = results.find((t) => t.TaskHandle === started.TaskHandle) ?? results[0];
+    if (!task) throw new TargetError(`the move task of ${q.type} is not listed`);
+    const moved = task.ApproximateNumberOfMessagesMoved ?? 0;
+    const line = `  ${q.type}: ${task.Status ?? '?'} ${moved}/${task.ApproximateNumberOfMessagesToMove ?? '?'} moved`;
+    if (line !== lastLine) progress(line);
+    lastLine = line;
+    if (task.Status && TERMINAL.has(task.Status)) {
+      if (task.Status !== 'COMPLETED') {
+        throw new TargetError(
+          `the move task of ${q.type} ended ${task.Status}${task.FailureReason ? `: ${task.FailureReason}` : ''} after moving ${moved}`,
+        );
+      }
+      return moved;
+    }
+    await new Promise((r) => setTimeout(r, pollIntervalMs));
+  }
+}
+
+/** Message attributes as SendMessage takes them (the receive shape adds empty lists). */
+function sendableAttributes(
+  attributes: Message['MessageAttributes'],
+): Record<string, MessageAttributeValue> | undefined {
+  if (!attributes) return undefined;
+  const out: Record<string, MessageAttributeValue> = {};
+  for (const [name, v] of Object.entries(attributes)) {
+    out[name] = {
+      DataType: v.DataType ?? 'String',
+      ...(v.StringValue !== undefined ? { StringValue: v.StringValue } : {}),
+      ...(v.BinaryValue !== undefined ? { BinaryValue: v.BinaryValue } : {}),
+    };
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/**
+ * The fallback for servers without move tasks. Each message is sent to the source queue
+ * before it is deleted from the DLQ: a crash in between duplicates it, which the processor's
+ * deduplication absorbs, and never loses it. Stops after `limit` messages so messages that
+ * fail again and return to the DLQ are not moved in a loop.
+ */
+export async function moveByReceive(
+  sqs: SQSClient,
+  q: ResolvedQueue,
+  limit: number,
+  progress: Progress,
+): Promise<number> {
+  let moved = 0;
+  let emptyReceives = 0;
+  const seen = new Set<string>();
+  while (moved < limit && emptyReceives < 2) {
+    const got = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: q.dlqUrl,
+        MaxNumberOfMessages: Math.min(10, limit - moved),
+        WaitTimeSeconds: 1,
+        VisibilityTimeout: 60,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    const messages = (got.Messages ?? []).filter((m) => m.MessageId && !seen.has(m.MessageId));
+    emptyReceives = messages.length === 0 ? emptyReceives + 1 : 0;
+    for (const m of messages) {
+      seen.add(m.MessageId!);
+      const attributes = sendableAttributes(m.MessageAttributes);
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: q.queueUrl,
+          MessageBody: m.Body ?? '',
+          ...(attributes ? { MessageAttributes: attributes } : {}),
+        }),
+      );
+      await sqs.send(
+        new DeleteMessageCommand({ QueueUrl: q.dlqUrl, ReceiptHandle: m.ReceiptHandle }),
+      );
+      moved++;
+    }
+    if (messages.length > 0) progress(`  ${q.type}: ${moved}/${limit} moved`);
+  }
+  return moved;
+}
+
+export async function moveBack(
+  sqs: SQSClient,
+  q: ResolvedQueue,
+  count: number,
+  progress: Progress,
+  pollIntervalMs?: number,
+): Promise<MoveResult> {
+  try {
+    return { moved: await moveWithTask(sqs, q, progress, pollIntervalMs), method: 'move task' };
+  } catch (err) {
+    if (!isMoveTaskUnsupported(err)) throw err;
+    progress(`  ${q.type}: the server has no message move tasks; receiving and resending`);
+    return { moved: await moveByReceive(sqs, q, count, progress), method: 'receive/send/delete' };
+  }
+}
+
+function selectQueues(target: Target, values: Record<string, string | boolean | undefined>) {
+  const all = values.all === true;
+  const type = typeof values.queue === 'string' ? values.queue : undefined;
+  if (all === (type !== undefined))
+    throw new UsageError('give either --queue <event type> or --all');
+  if (all) return [...target.queues];
+  if (!registryEntry(type!)) {
+    throw new UsageError(
+      `unknown event type "${type}": \`npm run trigger -- --list\` shows the handled types`,
+    );
+  }
+  const q = target.queues.find((x) => x.type === type);
+  if (!q) throw new TargetError(`${target.describe()} has no queue for ${type} (type not enabled)`);
+  return [q];
+}
+
+export async function runRedrive(argv: readonly string[], deps: RedriveDeps = {}): Promise<number> {
+  const io = { ...processIo(), ...deps.io };
+  return runCommand(REDRIVE, io, async () => {
+    const { values, target: targetOptions } = parseCommand(argv, REDRIVE);
+    if (values.all !== true && values.queue === undefined) {
+      throw new UsageError('give either --queue <event type> or --all');
+    }
+    const dryRun = values['dry-run'] === true;
+    const target = await (deps.connect ?? resolveTarget)(targetOptions);
+    try {
+      const selected = selectQueues(target, values);
+      io.err(
+        `${dryRun ? 'counting' : 'redriving'} ${selected.length} DLQ(s) of ${target.describe()}`,
+      );
+      const counted: { q: TargetQueue; count: DlqCount }[] = [];
+      for (const q of selected) counted.push({ q, count: await countDlq(target.sqs, q.dlqUrl) });
+      const nonEmpty = counted.filter((c) => c.count.waiting + c.count.inFlight > 0);
+      const totalWaiting = counted.reduce((n, c) => n + c.count.waiting, 0);
+      const totalInFlight = counted.reduce((n, c) => n + c.count.inFlight, 0);
+
+      if (dryRun) {
+        const rows = (selected.length === 1 ? counted : nonEmpty).map((c) => [
+          c.q.type,
+          String(c.count.waiting),
+          String(c.count.inFlight),
+        ]);
+        if (rows.length > 0) {
+          renderTable(['EVENT TYPE', 'DLQ MESSAGES', 'IN FLIGHT'], rows).forEach((l) => io.out(l));
+        }
+        io.out(
+          `total: ${totalWaiting} dead-lettered message(s) would be moved` +
+            (totalInFlight ? `, ${totalInFlight} in flight` : '') +
+            ` (${selected.length - nonEmpty.length} of ${selected.length} DLQ(s) empty)`,
+        );
+        return EXIT_OK;
+      }
+
+      const rows: string[][] = [];
+      let totalMoved = 0;
+      let queuesMoved = 0;
+      const failures: string[] = [];
+      for (const { q, count } of counted) {
+        if (count.waiting === 0) {
+          if (selected.length === 1 || count.inFlight > 0) {
+            rows.push([
+              q.type,
+              '0',
+              count.inFlight ? `${count.inFlight} in flight, not moved` : 'empty',
+            ]);
+          }
+          continue;
+        }
+        try {
+          const resolved = await resolveQueue(target.sqs, q);
+          const result = await moveBack(
+            target.sqs,
+            resolved,
+            count.waiting,
+            io.err,
+            deps.pollIntervalMs,
+          );
+          totalMoved += result.moved;
+          if (result.moved > 0) queuesMoved++;
+          rows.push([q.type, String(result.moved), result.method]);
+        } catch (err) {
+          const message = (err as Error).message;
+          failures.push(`${q.type}: ${message}`);
+          rows.push([q.type, '-', `FAILED: ${message}`]);
+        }
+      }
+      if (rows.length > 0)
+        renderTable(['EVENT TYPE', 'MOVED', 'HOW'], rows).forEach((l) => io.out(l));
+      io.out(
+        `total: ${totalMoved} message(s) moved back to ${queuesMoved} queue(s)` +
+          (failures.length ? `, ${failures.length} failed` : '') +
+          (selected.length > 1 ? ` (${selected.length - nonEmpty.length} DLQ(s) were empty)` : ''),
+      );
+      if (failures.length > 0) {
+        failures.forEach((f) => io.err(`redrive: ${f}`));
+        return EXIT_FAILURE;
+      }
+      return EXIT_OK;
+    } finally {
+      target.close();
+    }
+  });
+}
+
+runIfEntryPoint(import.meta.url, runRedrive);
