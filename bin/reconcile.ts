@@ -1,0 +1,292 @@
+// `npm run reconcile -- --since <ISO time | 6h | 3d> [--dry-run] [--local]`: lists the Stripe
+// events of the handled and enabled types since then (Events API, at most 20 types per
+// request) and queues, straight to the processors' queues, every one the store never applied.
+
+import type Stripe from 'stripe';
+import type { FactStore } from '../lambdas/adapters/fact-store';
+import { HANDLED_TYPES } from '../lambdas/core/registry';
+import { ruleForType } from '../lambdas/core/rules';
+import { idOf, stripeEventProblem, type StripeEvent } from '../lambdas/core/stripe-event';
+import { forEachConcurrently, type EventSender } from './ops/enqueue';
+import {
+  EXIT_OK,
+  parseCommand,
+  runCommand,
+  runIfEntryPoint,
+  TARGET_HELP,
+  UsageError,
+  type CommandSpec,
+} from './ops/args';
+import {
+  commandIo,
+  connectStack,
+  explainingStripeErrors,
+  stripeFor,
+  type StripeCommandDeps,
+} from './ops/stripe-command';
+
+/** The Events API keeps 30 days of events (CONTRACT section 6). */
+export const EVENTS_RETENTION_DAYS = 30;
+/** The Events API's cap on the `types` filter (CONTRACT section 6). */
+export const MAX_TYPES_PER_REQUEST = 20;
+const PAGE_SIZE = 100;
+const CHECK_CONCURRENCY = 16;
+
+/** What reconcile reads in the store: whether (and where) an event was received. */
+export type AppliedLookup = Pick<FactStore, 'hasFact' | 'findOwner' | 'parkedFor'>;
+
+export interface ReconcilePorts {
+  /** The event types the target stack processes (one queue each). */
+  enabledTypes: readonly string[];
+  store: AppliedLookup;
+  queue: EventSender;
+  close(): Promise<void> | void;
+}
+
+export type ReconcileDeps = StripeCommandDeps<ReconcilePorts>;
+
+// ---------------------------------------------------------------------------------------
+// --since
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/**
+ * `--since` as unix seconds: an ISO 8601 time (`2026-05-01T00:00:00Z`) or a duration back
+ * from now (`90m`, `6h`, `3d`, `1w`). Rejects the future and more than 30 days back, which
+ * the Events API no longer has.
+ */
+export function parseSince(value: string, now: Date): number {
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  const duration = /^(\d+)\s*([mhdw])$/i.exec(value.trim());
+  let since: number;
+  if (duration) {
+    since = nowSeconds - Number(duration[1]) * DURATION_UNITS[duration[2]!.toLowerCase()]!;
+  } else if (/^\d{4}-\d{2}-\d{2}/.test(value.trim()) && !Number.isNaN(Date.parse(value))) {
+    since = Math.floor(Date.parse(value) / 1000);
+  } else {
+    throw new UsageError(
+      `--since must be an ISO 8601 time (2026-05-01T00:00:00Z) or a duration such as 90m, 6h, 3d, got "${value}"`,
+    );
+  }
+  if (since > nowSeconds) {
+    throw new UsageError(`--since ${value} is in the future`);
+  }
+  if (nowSeconds - since > EVENTS_RETENTION_DAYS * 86_400) {
+    throw new UsageError(
+      `--since ${value} reaches back more than ${EVENTS_RETENTION_DAYS} days: Stripe's Events API only keeps ${EVENTS_RETENTION_DAYS} days of events (use \`npm run backfill\` for older state)`,
+    );
+  }
+  return since;
+}
+
+/** Types in chunks the Events API accepts, in registry order. */
+export function typeChunks(types: readonly string[], size = MAX_TYPES_PER_REQUEST): string[][] {
+  const chunks: string[][] = [];
+  for (let i = 0; i < types.length; i += size) chunks.push(types.slice(i, i + size));
+  return chunks;
+}
+
+// ---------------------------------------------------------------------------------------
+// Was it applied?
+
+export type Verdict = 'applied' | 'parked' | 'no_customer' | 'missing';
+
+/**
+ * Where the store would have this event: the customer's fact `CUS#<c>/EVT#<id>`, found
+ * with the event's own rule; for disputes and detaches, through the owner an earlier event
+ * revealed, or else in the park (`PARK#<key>/EVT#<id>`, already received). A dispute whose
+ * charge is unknown to the store is looked up in Stripe, as the processor does.
+ */
+export async function verdictFor(
+  event: StripeEvent,
+  store: AppliedLookup,
+  stripe: Stripe,
+): Promise<Verdict> {
+  const rule = ruleForType(event.type);
+  if (!rule) return 'missing';
+  const resolution = rule.resolveCustomer(event);
+  if (resolution.kind === 'none') return 'no_customer';
+  if (resolution.kind === 'customer') {
+    return (await store.hasFact(resolution.customerId, event.id)) ? 'applied' : 'missing';
+  }
+  const owner = await store.findOwner(resolution.keys);
+  if (owner && (await store.hasFact(owner, event.id))) return 'applied';
+  for (const key of resolution.keys) {
+    const parked = await store.parkedFor(key);
+    if (parked.some((p) => p.eventId === event.id)) return 'parked';
+  }
+  if (owner || !resolution.chargeId) return 'missing';
+  const charge = await stripe.charges.retrieve(resolution.chargeId);
+  const customer = idOf(charge as unknown as Record<string, unknown>, 'customer');
+  if (!customer) return 'no_customer';
+  return (await store.hasFact(customer, event.id)) ? 'applied' : 'missing';
+}
+
+// ---------------------------------------------------------------------------------------
+// The command
+
+interface TypeCounts {
+  found: number;
+  applied: number;
+  parked: number;
+  noCustomer: number;
+  queued: number;
+}
+
+const emptyCounts = (): TypeCounts => ({
+  found: 0,
+  applied: 0,
+  parked: 0,
+  noCustomer: 0,
+  queued: 0,
+});
+
+export interface ReconcileResult {
+  total: TypeCounts;
+  byType: Map<string, TypeCounts>;
+  /** Ids queued (or, on a dry run, that would be). */
+  queuedIds: string[];
+}
+
+export interface ReconcileOptions {
+  since: number;
+  dryRun: boolean;
+  types: readonly string[];
+  progress: (line: string) => void;
+}
+
+/** Lists, checks and queues; throws on any failure (already queued events stay queued). */
+export async function reconcile(
+  stripe: Stripe,
+  ports: Pick<ReconcilePorts, 'store' | 'queue'>,
+  options: ReconcileOptions,
+): Promise<ReconcileResult> {
+  const total = emptyCounts();
+  const byType = new Map<string, TypeCounts>(options.types.map((t) => [t, emptyCounts()]));
+  const queuedIds: string[] = [];
+  const wanted = new Set(options.types);
+  const seen = new Set<string>();
+
+  const handle = async (event: StripeEvent) => {
+    const counts = byType.get(event.type)!;
+    const verdict = await verdictFor(event, ports.store, stripe);
+    const bump = (key: keyof TypeCounts) => {
+      counts[key] += 1;
+      total[key] += 1;
+    };
+    if (verdict === 'applied') return bump('applied');
+    if (verdict === 'parked') return bump('parked');
+    if (verdict === 'no_customer') return bump('noCustomer');
+    if (!options.dryRun) await ports.queue.send(event);
+    queuedIds.push(event.id);
+    bump('queued');
+  };
+
+  const chunks = typeChunks(options.types);
+  for (const [index, chunk] of chunks.entries()) {
+    let batch: StripeEvent[] = [];
+    const flush = async () => {
+      await forEachConcurrently(batch, CHECK_CONCURRENCY, handle);
+      batch = [];
+      options.progress(
+        `  listed ${total.found} events (request group ${index + 1}/${chunks.length}), ${total.queued} ${options.dryRun ? 'to queue' : 'queued'} so far`,
+      );
+    };
+    for await (const item of stripe.events.list({
+      types: chunk,
+      created: { gte: options.since },
+      limit: PAGE_SIZE,
+    })) {
+      const event = item as unknown as StripeEvent;
+      const problem = stripeEventProblem(event);
+      if (problem) throw new Error(`Stripe's Events API answered a malformed event: ${problem}`);
+      // The filter should make these impossible; a connected account's event is ignored
+      // by the verifier too.
+      if (!wanted.has(event.type) || event.account || seen.has(event.id)) continue;
+      seen.add(event.id);
+      byType.get(event.type)!.found += 1;
+      total.found += 1;
+      batch.push(event);
+      if (batch.length >= PAGE_SIZE) await flush();
+    }
+    await flush();
+  }
+  return { total, byType, queuedIds };
+}
+
+function summary(result: ReconcileResult, dryRun: boolean): string[] {
+  const { total } = result;
+  const verb = dryRun ? 'would queue' : 'queued';
+  const lines = [
+    `found ${total.found} events: ${total.applied} already applied, ${total.parked} already received and parked (waiting for their customer), ${total.noCustomer} without a customer (nothing to apply), ${total.queued} ${verb}`,
+  ];
+  const rows = [...result.byType].filter(([, c]) => c.found > 0);
+  if (rows.length > 0) {
+    const width = Math.max(...rows.map(([t]) => t.length), 10);
+    lines.push(
+      `${'type'.padEnd(width)}  found  applied  parked  no-customer  ${dryRun ? 'to-queue' : 'queued'}`,
+    );
+    for (const [type, c] of rows) {
+      const cells = [c.found, c.applied, c.parked, c.noCustomer, c.queued];
+      const widths = [5, 7, 6, 11, dryRun ? 8 : 6];
+      lines.push(
+        `${type.padEnd(width)}  ${cells.map((n, i) => String(n).padStart(widths[i]!)).join('  ')}`,
+      );
+    }
+  }
+  return lines;
+}
+
+export const HELP = [
+  'usage: npm run reconcile -- --since <ISO time | duration> [--dry-run] [target]',
+  '',
+  'Lists the Stripe events of the handled and enabled types created since then (Stripe keeps',
+  '30 days) and queues, straight to the processors, every one the store never applied.',
+  '',
+  '  --since <when>      2026-05-01T00:00:00Z, or back from now: 90m, 6h, 3d, 1w (at most 30d)',
+  '  --dry-run           list what would be queued; queue nothing',
+  '',
+  TARGET_HELP,
+  '',
+  'Needs STRIPE_API_KEY (STRIPE_API_BASE points it at another host).',
+].join('\n');
+
+const SPEC: CommandSpec = {
+  name: 'reconcile',
+  help: HELP,
+  options: { since: { type: 'string' }, 'dry-run': { type: 'boolean' } },
+};
+
+export async function run(argv: readonly string[], deps: ReconcileDeps = {}): Promise<number> {
+  const io = commandIo(deps);
+  return runCommand(SPEC, io, () =>
+    explainingStripeErrors(async () => {
+      const args = parseCommand(argv, SPEC);
+      if (typeof args.values.since !== 'string') throw new UsageError('--since is required');
+      const since = parseSince(args.values.since, io.now());
+      const dryRun = args.values['dry-run'] === true;
+      const stripe = stripeFor(deps, io);
+      const ports = await (deps.connect ?? connectStack)(args.target);
+      try {
+        const types = HANDLED_TYPES.filter((t) => ports.enabledTypes.includes(t));
+        const chunks = typeChunks(types);
+        io.err(
+          `reconcile: events since ${new Date(since * 1000).toISOString()} of ${types.length} handled types (${chunks.length} listing${chunks.length === 1 ? '' : 's'} of at most ${MAX_TYPES_PER_REQUEST} types)${dryRun ? '; dry run: nothing will be queued' : ''}`,
+        );
+        const result = await reconcile(stripe, ports, {
+          since,
+          dryRun,
+          types,
+          progress: (line) => io.err(line),
+        });
+        if (dryRun) for (const id of result.queuedIds) io.out(`would queue ${id}`);
+        for (const line of summary(result, dryRun)) io.out(line);
+        return EXIT_OK;
+      } finally {
+        await ports.close();
+      }
+    }),
+  );
+}
+
+runIfEntryPoint(import.meta.url, (argv) => run(argv));
