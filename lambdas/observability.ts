@@ -9,12 +9,22 @@ import { METRIC_NAMESPACE } from './core/metric-names';
 export { MetricUnit };
 export type { Logger, Metrics };
 
+// The stack sets POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE per stage, so two
+// stages in one account keep their metrics (and alarms) apart; code gives the defaults.
+const env = process.env;
+
 export function makeLogger(serviceName: string): Logger {
-  return new Logger({ serviceName, logLevel: (process.env.LOG_LEVEL ?? 'INFO') as 'INFO' });
+  return new Logger({
+    serviceName: env.POWERTOOLS_SERVICE_NAME ?? serviceName,
+    logLevel: (env.LOG_LEVEL ?? 'INFO') as 'INFO',
+  });
 }
 
 export function makeMetrics(serviceName: string): Metrics {
-  return new Metrics({ namespace: METRIC_NAMESPACE, serviceName });
+  return new Metrics({
+    namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? METRIC_NAMESPACE,
+    serviceName: env.POWERTOOLS_SERVICE_NAME ?? serviceName,
+  });
 }
 
 /** Milliseconds since `start` (from performance.now()), rounded for logs. */

@@ -1,0 +1,248 @@
+// The stack's configuration: CDK context (`-c key=value` or cdk.json), read and validated
+// once at synth. Every problem names its context key and what it expects, all at once.
+
+import { parseEnabledTypes } from '../lambdas/core/registry';
+import { DEFAULT_MAX_RECEIVE_COUNT } from '../lambdas/adapters/queue-layout';
+import { DEFAULTS } from '../lambdas/config';
+
+/** The context keys this app reads; `-c <key>=<value>` on the cdk command line. */
+export const CONTEXT_KEYS = {
+  stage: 'stage',
+  stripeMode: 'stripeMode',
+  webhookRateLimit: 'webhookRateLimit',
+  webhookBurstLimit: 'webhookBurstLimit',
+  maxReceiveCount: 'maxReceiveCount',
+  processorMaxConcurrency: 'processorMaxConcurrency',
+  alarmEmail: 'alarmEmail',
+  enabledEventTypes: 'enabledEventTypes',
+  tracing: 'tracing',
+  expiryWarningDays: 'expiryWarningDays',
+  parkedAlarmHours: 'parkedAlarmHours',
+  sweepMinutes: 'sweepMinutes',
+  signatureToleranceSeconds: 'signatureToleranceSeconds',
+} as const;
+
+export type StripeMode = 'live' | 'test';
+
+export interface BillingGateConfig {
+  /** Deployment stage; names the stack and prefixes the queues. */
+  readonly stage: string;
+  /** `StripeBillingGate` for the default stage (what the operator commands look for), else `StripeBillingGate-<stage>`. */
+  readonly stackName: string;
+  /** Queue names are `<queuePrefix>-<typeSlug>` and `<queuePrefix>-<typeSlug>-dlq`. */
+  readonly queuePrefix: string;
+  /** Only events of this mode are processed; null processes both. */
+  readonly stripeMode: StripeMode | null;
+  /** Steady-state requests per second the API accepts (all routes of the stage). */
+  readonly webhookRateLimit: number;
+  /** Requests the API accepts in a burst above the steady rate. */
+  readonly webhookBurstLimit: number;
+  /** Receives of one message before it moves to its dead-letter queue. */
+  readonly maxReceiveCount: number;
+  /** Concurrent invocations each processor's queue poller may run. */
+  readonly processorMaxConcurrency: number;
+  /** Subscribed by e-mail to the alerts topic when set. */
+  readonly alarmEmail: string | null;
+  /** The registry types that get a queue and a processor, in registry order. */
+  readonly enabledEventTypes: readonly string[];
+  /** X-Ray active tracing on every function. */
+  readonly tracing: boolean;
+  readonly expiryWarningDays: number;
+  /** The parked-events alarm fires when the oldest parked event is older than this. */
+  readonly parkedAlarmHours: number;
+  /** Interval of the parked-event sweeper. */
+  readonly sweepMinutes: number;
+  readonly signatureToleranceSeconds: number;
+}
+
+export const CONFIG_DEFAULTS = {
+  stage: 'dev',
+  webhookRateLimit: 100,
+  webhookBurstLimit: 200,
+  maxReceiveCount: DEFAULT_MAX_RECEIVE_COUNT,
+  processorMaxConcurrency: 5,
+  tracing: false,
+  expiryWarningDays: DEFAULTS.expiryWarningDays,
+  parkedAlarmHours: 24,
+  sweepMinutes: 5,
+  signatureToleranceSeconds: DEFAULTS.signatureToleranceSeconds,
+} as const;
+
+/** The stack name the operator commands use by default (bin/ops/target.ts). */
+export const BASE_STACK_NAME = 'StripeBillingGate';
+
+/** Every invalid context value, one line each. */
+export class ContextConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid CDK context:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ContextConfigError';
+  }
+}
+
+/** Reads one context value (e.g. `(key) => app.node.tryGetContext(key)`). */
+export type ContextReader = (key: string) => unknown;
+
+/**
+ * Loads and validates the whole configuration. Values may be strings (`-c key=value`) or
+ * JSON numbers and booleans (cdk.json); empty strings count as unset.
+ */
+export function loadConfig(read: ContextReader): BillingGateConfig {
+  const problems: string[] = [];
+  const fields = new ContextFields(read, problems);
+
+  // Queue names are capped at 80 characters: "sbg-" + stage + "-" + the longest slug
+  // (36) + "-dlq" must fit, hence 20 characters at most.
+  const stage = fields.pattern(
+    CONTEXT_KEYS.stage,
+    /^[a-z][a-z0-9-]{0,19}$/,
+    'a lowercase name of 1-20 letters, digits and hyphens starting with a letter (e.g. "prod")',
+    CONFIG_DEFAULTS.stage,
+  );
+  const stripeMode = fields.oneOf(CONTEXT_KEYS.stripeMode, ['live', 'test', 'unset'] as const);
+  const config: BillingGateConfig = {
+    stage,
+    stackName: stage === CONFIG_DEFAULTS.stage ? BASE_STACK_NAME : `${BASE_STACK_NAME}-${stage}`,
+    queuePrefix: `sbg-${stage}`,
+    stripeMode: stripeMode === undefined || stripeMode === 'unset' ? null : stripeMode,
+    webhookRateLimit: fields.number(
+      CONTEXT_KEYS.webhookRateLimit,
+      CONFIG_DEFAULTS.webhookRateLimit,
+      {
+        min: 1,
+        max: 10_000,
+      },
+    ),
+    webhookBurstLimit: fields.integer(
+      CONTEXT_KEYS.webhookBurstLimit,
+      CONFIG_DEFAULTS.webhookBurstLimit,
+      { min: 1, max: 5_000 },
+    ),
+    maxReceiveCount: fields.integer(CONTEXT_KEYS.maxReceiveCount, CONFIG_DEFAULTS.maxReceiveCount, {
+      min: 1,
+      max: 1_000,
+    }),
+    // Lambda accepts 2-1000 for an SQS event source's maximum concurrency.
+    processorMaxConcurrency: fields.integer(
+      CONTEXT_KEYS.processorMaxConcurrency,
+      CONFIG_DEFAULTS.processorMaxConcurrency,
+      { min: 2, max: 1_000 },
+    ),
+    alarmEmail:
+      fields.pattern(
+        CONTEXT_KEYS.alarmEmail,
+        /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/,
+        'one e-mail address (e.g. "ops@example.com")',
+        '',
+      ) || null,
+    enabledEventTypes: fields.eventTypes(CONTEXT_KEYS.enabledEventTypes),
+    tracing: fields.boolean(CONTEXT_KEYS.tracing, CONFIG_DEFAULTS.tracing),
+    expiryWarningDays: fields.integer(
+      CONTEXT_KEYS.expiryWarningDays,
+      CONFIG_DEFAULTS.expiryWarningDays,
+      { min: 0, max: 3_650 },
+    ),
+    parkedAlarmHours: fields.integer(
+      CONTEXT_KEYS.parkedAlarmHours,
+      CONFIG_DEFAULTS.parkedAlarmHours,
+      { min: 1, max: 720 },
+    ),
+    sweepMinutes: fields.integer(CONTEXT_KEYS.sweepMinutes, CONFIG_DEFAULTS.sweepMinutes, {
+      min: 1,
+      max: 720,
+    }),
+    signatureToleranceSeconds: fields.integer(
+      CONTEXT_KEYS.signatureToleranceSeconds,
+      CONFIG_DEFAULTS.signatureToleranceSeconds,
+      { min: 1, max: 86_400 },
+    ),
+  };
+  if (problems.length > 0) throw new ContextConfigError(problems);
+  return config;
+}
+
+/** Typed readers over the raw context; each records a problem instead of throwing. */
+class ContextFields {
+  constructor(
+    private readonly read: ContextReader,
+    private readonly problems: string[],
+  ) {}
+
+  private raw(key: string): string | number | boolean | undefined {
+    const value = this.read(key);
+    if (value === undefined || value === null) return undefined;
+    if (typeof value === 'string') return value.trim() === '' ? undefined : value.trim();
+    if (typeof value === 'number' || typeof value === 'boolean') return value;
+    this.problems.push(`${key} must be a string, number or boolean, got ${JSON.stringify(value)}`);
+    return undefined;
+  }
+
+  private fail(key: string, expected: string, got: unknown): void {
+    this.problems.push(`${key} must be ${expected}, got ${JSON.stringify(got)}`);
+  }
+
+  pattern(key: string, re: RegExp, expected: string, fallback: string): string {
+    const v = this.raw(key);
+    if (v === undefined) return fallback;
+    if (typeof v !== 'string' || !re.test(v)) {
+      this.fail(key, expected, v);
+      return fallback;
+    }
+    return v;
+  }
+
+  oneOf<T extends string>(key: string, allowed: readonly T[]): T | undefined {
+    const v = this.raw(key);
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
+      this.fail(key, `one of ${allowed.map((a) => `"${a}"`).join(', ')}`, v);
+      return undefined;
+    }
+    return v as T;
+  }
+
+  number(key: string, fallback: number, { min, max }: { min: number; max: number }): number {
+    const v = this.raw(key);
+    if (v === undefined) return fallback;
+    const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
+    if (!Number.isFinite(n) || n < min || n > max) {
+      this.fail(key, `a number from ${min} to ${max}`, v);
+      return fallback;
+    }
+    return n;
+  }
+
+  integer(key: string, fallback: number, { min, max }: { min: number; max: number }): number {
+    const v = this.raw(key);
+    if (v === undefined) return fallback;
+    const n =
+      typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
+    if (!Number.isInteger(n) || n < min || n > max) {
+      this.fail(key, `a whole number from ${min} to ${max}`, v);
+      return fallback;
+    }
+    return n;
+  }
+
+  boolean(key: string, fallback: boolean): boolean {
+    const v = this.raw(key);
+    if (v === undefined) return fallback;
+    if (v === true || v === 'true') return true;
+    if (v === false || v === 'false') return false;
+    this.fail(key, '"true" or "false"', v);
+    return fallback;
+  }
+
+  eventTypes(key: string): string[] {
+    const v = this.raw(key);
+    if (v !== undefined && typeof v !== 'string') {
+      this.fail(key, 'a comma-separated list of event types', v);
+      return parseEnabledTypes(undefined);
+    }
+    try {
+      return parseEnabledTypes(v);
+    } catch (err) {
+      this.problems.push(`${key}: ${(err as Error).message}`);
+      return parseEnabledTypes(undefined);
+    }
+  }
+}

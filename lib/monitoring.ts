@@ -1,0 +1,256 @@
+// Stack-wide alarms (the per-type ones live in QueueProcessor, the notifier's failure
+// queue alarm in Notifier) and the CloudWatch dashboard. Business metrics come from the
+// handlers through Powertools (namespace and names in lambdas/core/metric-names.ts).
+
+import { Duration } from 'aws-cdk-lib';
+import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { METRICS, METRIC_NAMESPACE } from '../lambdas/core/metric-names';
+import type { HandlerName } from './gate-function';
+import type { QueueProcessor } from './queue-processor';
+
+/** Signature failures per 5 minutes that count as a spike rather than noise. */
+export const SIGNATURE_FAILURE_SPIKE = 10;
+
+export interface MonitoringProps {
+  /** Names the dashboard and prefixes the alarm names. */
+  readonly name: string;
+  readonly alarmAction: cloudwatch.IAlarmAction;
+  readonly api: apigw.IHttpApi;
+  readonly verifier: lambda.IFunction;
+  readonly notifier: lambda.IFunction;
+  readonly sweeper: lambda.IFunction;
+  readonly processors: readonly QueueProcessor[];
+  /** Alarms that live elsewhere but belong on the dashboard's alarm list. */
+  readonly otherAlarms?: readonly cloudwatch.IAlarm[];
+  /** The parked-events alarm threshold. */
+  readonly parkedAlarmHours: number;
+  /** The sweeper's interval (it emits the parked metrics once per run). */
+  readonly sweepMinutes: number;
+}
+
+/**
+ * One of the handlers' business metrics. Powertools adds the dimension `service` (the
+ * handler's service name), so the dimension set must match it exactly.
+ */
+export function businessMetric(
+  name: string,
+  service: HandlerName,
+  options: { statistic?: string; period?: Duration; label?: string } = {},
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRIC_NAMESPACE,
+    metricName: name,
+    dimensionsMap: { service },
+    statistic: options.statistic ?? cloudwatch.Stats.SUM,
+    period: options.period ?? Duration.minutes(5),
+    ...(options.label ? { label: options.label } : {}),
+  });
+}
+
+export class Monitoring extends Construct {
+  readonly alarms: readonly cloudwatch.Alarm[];
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    const n = props.name;
+    const fiveMinutes = Duration.minutes(5);
+    const sum = { statistic: cloudwatch.Stats.SUM, period: fiveMinutes };
+    // The sweeper emits once per run: look at two runs so a late run leaves no gap.
+    const parkedPeriod = Duration.minutes(Math.min(props.sweepMinutes * 2, 1440));
+
+    this.alarms = [
+      this.alarm('VerifierErrors', {
+        alarmName: `${n}-verifier-errors`,
+        alarmDescription:
+          'The webhook verifier crashed or timed out (Lambda Errors); Stripe got a 5xx and will retry for up to 3 days. ' +
+          "Read the verifier's log group; a configuration error names the variable (e.g. the webhook secret is still the placeholder: run `npm run register-endpoint`).",
+        metric: props.verifier.metricErrors(sum),
+        threshold: 1,
+      }),
+      this.alarm('Api5xx', {
+        alarmName: `${n}-api-5xx`,
+        alarmDescription:
+          'The HTTP API answered 5xx: events could not be queued (Stripe retries them) or the status API failed. ' +
+          "Check the verifier's QueueFailure metric and logs (SQS reachable? queue exists?) and the status API's logs.",
+        metric: props.api.metricServerError(sum),
+        threshold: 1,
+      }),
+      this.alarm('SignatureFailures', {
+        alarmName: `${n}-signature-failures`,
+        alarmDescription:
+          `${SIGNATURE_FAILURE_SPIKE} or more webhook requests in 5 minutes failed signature verification. ` +
+          'If Stripe sent them, the signing secret in Secrets Manager is stale (endpoint recreated or secret rolled): ' +
+          'run `npm run register-endpoint` or store the current whsec_ value. Otherwise someone is probing the endpoint; the access logs show the source IPs.',
+        metric: businessMetric(METRICS.signatureFailure, 'verifier'),
+        threshold: SIGNATURE_FAILURE_SPIKE,
+      }),
+      this.alarm('ParkedTooLong', {
+        alarmName: `${n}-parked-events-too-old`,
+        alarmDescription:
+          `An event has been parked over ${props.parkedAlarmHours} hours waiting for its customer (disputes and detached payment methods whose charge or owner no event has revealed). ` +
+          'Run `npm run backfill` to bring in the history that predates the deployment, or set the Stripe API key secret (output ApiKeySecretArn) so the processors and the sweeper look the charge up. ' +
+          '`npm run status -- --parked` lists them.',
+        metric: businessMetric(METRICS.oldestParkedAgeSeconds, 'sweeper', {
+          statistic: cloudwatch.Stats.MAXIMUM,
+          period: parkedPeriod,
+        }),
+        threshold: props.parkedAlarmHours * 3600,
+        comparison: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      }),
+      this.alarm('NotifierErrors', {
+        alarmName: `${n}-notifier-errors`,
+        alarmDescription:
+          'The notifier crashed or timed out; the stream batch is retried, then sent to the notifier-failures queue, so announcements are late or missing. ' +
+          "Read the notifier's log group (SNS publish denied? table throttled?).",
+        metric: props.notifier.metricErrors(sum),
+        threshold: 1,
+      }),
+      this.alarm('SweeperErrors', {
+        alarmName: `${n}-sweeper-errors`,
+        alarmDescription:
+          "The parked-event sweeper crashed or timed out, so parked events are not retried and the parked metrics are stale. Read the sweeper's log group.",
+        metric: props.sweeper.metricErrors(sum),
+        threshold: 1,
+      }),
+    ];
+    for (const alarm of this.alarms) alarm.addAlarmAction(props.alarmAction);
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: n,
+      defaultInterval: Duration.hours(6),
+    });
+    const perQueue = (
+      label: string,
+      metric: (p: QueueProcessor) => cloudwatch.IMetric,
+    ): cloudwatch.GraphWidget =>
+      new cloudwatch.GraphWidget({
+        title: label,
+        width: 8,
+        height: 8,
+        legendPosition: cloudwatch.LegendPosition.RIGHT,
+        left: props.processors.map(metric),
+      });
+    const verifierMetric = (name: string) => businessMetric(name, 'verifier', { label: name });
+    const processorMetric = (name: string) => businessMetric(name, 'processor', { label: name });
+
+    this.dashboard.addWidgets(
+      new cloudwatch.TextWidget({
+        markdown:
+          '## Stripe billing gate\nEach alarm description is its runbook. Dead letters: `npm run redrive -- --queue <type>`; missed events: `npm run reconcile -- --since 1d`; parked events: `npm run status -- --parked`.',
+        width: 24,
+        height: 2,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Webhooks received / queued / ignored / rejected',
+        width: 12,
+        left: [
+          verifierMetric(METRICS.webhookReceived),
+          verifierMetric(METRICS.webhookQueued),
+          verifierMetric(METRICS.webhookIgnored),
+          verifierMetric(METRICS.webhookRejected),
+        ],
+        right: [verifierMetric(METRICS.signatureFailure), verifierMetric(METRICS.queueFailure)],
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Processing latency (ms)',
+        width: 12,
+        left: [
+          businessMetric(METRICS.applyLatencyMs, 'processor', {
+            statistic: cloudwatch.Stats.p(50),
+            label: 'apply p50',
+          }),
+          businessMetric(METRICS.applyLatencyMs, 'processor', {
+            statistic: cloudwatch.Stats.p(99),
+            label: 'apply p99',
+          }),
+          props.verifier.metricDuration({
+            statistic: cloudwatch.Stats.p(99),
+            label: 'verifier p99',
+          }),
+          props.api.metricLatency({ statistic: cloudwatch.Stats.p(99), label: 'API p99' }),
+        ],
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Applied vs duplicate events',
+        width: 12,
+        left: [
+          processorMetric(METRICS.eventApplied),
+          processorMetric(METRICS.eventDuplicate),
+          processorMetric(METRICS.eventParked),
+          processorMetric(METRICS.eventNoCustomer),
+        ],
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Parked events',
+        width: 12,
+        left: [
+          businessMetric(METRICS.parkedEvents, 'sweeper', {
+            statistic: cloudwatch.Stats.MAXIMUM,
+            label: 'parked',
+          }),
+        ],
+        right: [
+          businessMetric(METRICS.oldestParkedAgeSeconds, 'sweeper', {
+            statistic: cloudwatch.Stats.MAXIMUM,
+            label: 'oldest age (s)',
+          }),
+        ],
+      }),
+    );
+    this.dashboard.addWidgets(
+      perQueue('Queue depths', (p) =>
+        p.queue.metricApproximateNumberOfMessagesVisible({ label: p.eventType }),
+      ),
+      perQueue('Oldest queued message age (s)', (p) =>
+        p.queue.metricApproximateAgeOfOldestMessage({ label: p.eventType }),
+      ),
+      perQueue('Dead-letter queue depths', (p) =>
+        p.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ label: p.eventType }),
+      ),
+    );
+    const allAlarms = [
+      ...this.alarms,
+      ...(props.otherAlarms ?? []),
+      ...props.processors.flatMap((p) => p.alarms),
+    ];
+    this.dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({
+        title: 'Alarms',
+        width: 24,
+        height: 8,
+        alarms: allAlarms,
+        sortBy: cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
+      }),
+    );
+  }
+
+  private alarm(
+    id: string,
+    opts: {
+      alarmName: string;
+      alarmDescription: string;
+      metric: cloudwatch.IMetric;
+      threshold: number;
+      comparison?: cloudwatch.ComparisonOperator;
+    },
+  ): cloudwatch.Alarm {
+    return new cloudwatch.Alarm(this, id, {
+      alarmName: opts.alarmName,
+      alarmDescription: opts.alarmDescription,
+      metric: opts.metric,
+      threshold: opts.threshold,
+      comparisonOperator:
+        opts.comparison ?? cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+}

@@ -1,0 +1,112 @@
+// The notifier: the table's stream (only newly inserted facts and overrides of customers)
+// -> derive canAllocate -> announce a change on the topic. Batches that keep failing go
+// to an SQS on-failure queue with its own alarm, so a lost announcement is never silent.
+
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Validations } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { DLQ_RETENTION_SECONDS, MAX_MESSAGE_BYTES } from '../lambdas/adapters/queue-layout';
+import { customerPk, eventSk, overrideSk } from '../lambdas/adapters/table-layout';
+import { ENV } from '../lambdas/lambda-env';
+import { GateFunction } from './gate-function';
+import type { Store } from './store';
+
+export interface NotifierProps {
+  readonly store: Store;
+  readonly topic: sns.Topic;
+  readonly alarmAction: cloudwatch.IAlarmAction;
+  /** Names the on-failure queue `<prefix>-notifier-failures`. */
+  readonly queuePrefix: string;
+  readonly expiryWarningDays: number;
+  /** Attempts of a failing stream batch before it goes to the on-failure queue. @default 10 */
+  readonly retryAttempts?: number;
+  /** @default false */
+  readonly tracing?: boolean;
+}
+
+export class Notifier extends Construct {
+  readonly handler: GateFunction;
+  readonly failureQueue: sqs.Queue;
+  readonly failureAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: NotifierProps) {
+    super(scope, id);
+    this.handler = new GateFunction(this, 'Notifier', {
+      handler: 'notifier',
+      description: 'Announces canAllocate changes from the table stream',
+      timeout: Duration.seconds(30),
+      tracing: props.tracing ?? false,
+      environment: {
+        [ENV.tableName]: props.store.table.tableName,
+        [ENV.expiryWarningDays]: String(props.expiryWarningDays),
+        [ENV.topicArn]: props.topic.topicArn,
+      },
+    });
+    const fn = this.handler.function;
+    props.store.grantNotifier(fn);
+    props.topic.grants.publish(fn);
+
+    // Receives the metadata (shard, sequence numbers) of stream batches that still failed
+    // after every retry: the customers involved may have missed an announcement.
+    this.failureQueue = new sqs.Queue(this, 'FailureQueue', {
+      queueName: `${props.queuePrefix}-notifier-failures`,
+      retentionPeriod: Duration.seconds(DLQ_RETENTION_SECONDS),
+      maxMessageSizeBytes: MAX_MESSAGE_BYTES,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    Validations.of(this.failureQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        "This queue is itself the notifier's on-failure destination (a dead-letter queue for stream batches); it has a depth alarm.",
+    });
+
+    const prefix = (value: string) => lambda.FilterRule.beginsWith(value) as unknown[];
+    fn.addEventSource(
+      new DynamoEventSource(props.store.table, {
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: 100,
+        retryAttempts: props.retryAttempts ?? 10,
+        bisectBatchOnError: true,
+        reportBatchItemFailures: true,
+        maxRecordAge: Duration.days(1),
+        onFailure: new SqsDlq(this.failureQueue),
+        // Only inserts of a customer's facts (EVT#) and overrides (OVR#) can change
+        // canAllocate; the notifier's own ANN writes and parked events never reach it.
+        filters: [
+          lambda.FilterCriteria.filter({
+            eventName: lambda.FilterRule.isEqual('INSERT'),
+            dynamodb: {
+              NewImage: {
+                pk: { S: prefix(customerPk('')) },
+                sk: { S: [...prefix(eventSk('')), ...prefix(overrideSk(''))] },
+              },
+            },
+          }),
+        ],
+      }),
+    );
+
+    this.failureAlarm = new cloudwatch.Alarm(this, 'FailureAlarm', {
+      alarmName: `${props.queuePrefix}-notifier-failures-not-empty`,
+      alarmDescription:
+        'Stream batches failed every notifier retry: some canAllocate changes may not have been announced. ' +
+        `Read the notifier's logs for the cause, then check the customers written in that window with ` +
+        '`npm run status -- <cus_...>`; the messages in the notifier-failures queue name the shard and sequence range.',
+      metric: this.failureQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.failureAlarm.addAlarmAction(props.alarmAction);
+  }
+}
