@@ -86,28 +86,65 @@ export function toSqsRecord(message: Message, queue: QueuePair): SQSRecord {
   };
 }
 
-function startStreamPoller(
+/** Where the poller stands in one stream shard. */
+interface ShardCursor {
+  iterator: string | null;
+  /** The last record handed to the notifier, to resume after it. */
+  lastSequence: string | null;
+  parentId: string | null;
+  /** The shard ended (no next iterator) and every record of it was handled. */
+  done: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * What Lambda's DynamoDB event source mapping does: reads every shard of the stream from
+ * its oldest record, children after their parent, and hands each batch to the notifier
+ * until it reports no failure. Resolves once every shard has an iterator, so nothing
+ * committed after start-up can be missed.
+ */
+async function startStreamPoller(
   streams: DynamoDBStreamsClient,
   streamArn: string,
   handle: (event: DynamoDBStreamEvent) => Promise<{ batchItemFailures: unknown[] }>,
   onError: (err: unknown) => void,
-): () => Promise<void> {
+): Promise<() => Promise<void>> {
   let running = true;
-  const iterators = new Map<string, string | null>(); // shard id -> iterator (null: closed)
-  const discover = async () => {
-    const described = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
-    for (const shard of described.StreamDescription?.Shards ?? []) {
-      if (!shard.ShardId || iterators.has(shard.ShardId)) continue;
-      const it = await streams.send(
-        new GetShardIteratorCommand({
-          StreamArn: streamArn,
-          ShardId: shard.ShardId,
-          ShardIteratorType: 'TRIM_HORIZON',
-        }),
-      );
-      iterators.set(shard.ShardId, it.ShardIterator ?? null);
-    }
+  const shards = new Map<string, ShardCursor>();
+
+  const iteratorFor = async (shardId: string, after: string | null) => {
+    const got = await streams.send(
+      new GetShardIteratorCommand({
+        StreamArn: streamArn,
+        ShardId: shardId,
+        ...(after
+          ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after }
+          : { ShardIteratorType: 'TRIM_HORIZON' }),
+      }),
+    );
+    return got.ShardIterator ?? null;
   };
+
+  const discover = async () => {
+    let startAfter: string | undefined;
+    do {
+      const described = await streams.send(
+        new DescribeStreamCommand({ StreamArn: streamArn, ExclusiveStartShardId: startAfter }),
+      );
+      for (const shard of described.StreamDescription?.Shards ?? []) {
+        if (!shard.ShardId || shards.has(shard.ShardId)) continue;
+        shards.set(shard.ShardId, {
+          iterator: await iteratorFor(shard.ShardId, null),
+          lastSequence: null,
+          parentId: shard.ParentShardId ?? null,
+          done: false,
+        });
+      }
+      startAfter = described.StreamDescription?.LastEvaluatedShardId;
+    } while (startAfter);
+  };
+
   const toLambda = (records: StreamRecord[]): DynamoDBStreamEvent => ({
     Records: records.map((r) => ({
       eventID: r.eventID,
@@ -119,35 +156,65 @@ function startStreamPoller(
       dynamodb: r.dynamodb as DynamoDBStreamEvent['Records'][number]['dynamodb'],
     })),
   });
+
+  /** Reads one batch of a shard; true when it carried records. */
+  const pollShard = async (shardId: string, cursor: ShardCursor): Promise<boolean> => {
+    if (!cursor.iterator) {
+      cursor.done = true;
+      return false;
+    }
+    let got;
+    try {
+      got = await streams.send(new GetRecordsCommand({ ShardIterator: cursor.iterator }));
+    } catch (err) {
+      // An iterator can expire (15 minutes), and DynamoDB Local calls an iterator taken on
+      // an empty shard "trimmed" once another table's writes move its sequence counter:
+      // resume after the last handled record (or from the shard's start) with a new one.
+      const name = (err as Error).name;
+      if (name !== 'ExpiredIteratorException' && name !== 'TrimmedDataAccessException') {
+        throw err;
+      }
+      cursor.iterator = await iteratorFor(shardId, cursor.lastSequence);
+      return true;
+    }
+    const records = got.Records ?? [];
+    if (records.length > 0) {
+      // Lambda retries a stream batch until the function accepts it (or the record ages out).
+      for (let attempt = 0; running; attempt++) {
+        const result = await handle(toLambda(records));
+        if (result.batchItemFailures.length === 0) break;
+        await sleep(Math.min(5000, 200 * 2 ** attempt));
+      }
+      if (!running) return false;
+      cursor.lastSequence = records.at(-1)?.dynamodb?.SequenceNumber ?? cursor.lastSequence;
+    }
+    cursor.iterator = got.NextShardIterator ?? null;
+    if (!cursor.iterator) cursor.done = true;
+    return records.length > 0;
+  };
+
+  await discover();
   const loop = (async () => {
-    let lastDiscovery = 0;
+    let lastDiscovery = Date.now();
     while (running) {
+      let busy = false;
       try {
         if (Date.now() - lastDiscovery > 2000) {
           await discover();
           lastDiscovery = Date.now();
         }
-        let busy = false;
-        for (const [shardId, iterator] of iterators) {
-          if (!iterator) continue;
-          const got = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
-          const records = got.Records ?? [];
-          if (records.length > 0) {
-            busy = true;
-            // Retry the batch until the notifier accepts it, as Lambda does for streams.
-            for (let attempt = 0; running; attempt++) {
-              const result = await handle(toLambda(records));
-              if (result.batchItemFailures.length === 0) break;
-              await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
-            }
-          }
-          iterators.set(shardId, got.NextShardIterator ?? null);
+        for (const [shardId, cursor] of shards) {
+          if (!running) break;
+          if (cursor.done) continue;
+          const parent = cursor.parentId ? shards.get(cursor.parentId) : undefined;
+          if (parent && !parent.done) continue; // a child's records come after its parent's
+          if (await pollShard(shardId, cursor)) busy = true;
         }
-        if (!busy) await new Promise((r) => setTimeout(r, 100));
       } catch (err) {
         if (running) onError(err);
-        await new Promise((r) => setTimeout(r, 500));
+        await sleep(500);
       }
+      if (!busy && running) await sleep(100);
     }
   })();
   return async () => {
@@ -169,6 +236,33 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     ? makeChargeLookup(options.stripeApiKey, options.stripeApiBase)
     : null;
 
+  const notifier = makeNotifierHandler({
+    store,
+    expiryWarningDays: options.expiryWarningDays,
+    clock,
+    logger,
+    announce:
+      options.announce ??
+      (async (a) => {
+        logger.info('canAllocate changed', { ...a });
+      }),
+  });
+  // The stream first: every commit the processors make from here on is seen.
+  let stopStream: () => Promise<void>;
+  try {
+    stopStream = await startStreamPoller(streams, options.streamArn, notifier, (err) =>
+      logger.error('stream poller error', { error: (err as Error).message }),
+    );
+  } catch (err) {
+    if (!options.dynamoClient) ddb.destroy();
+    streams.destroy();
+    sqs.destroy();
+    throw err;
+  }
+
+  let stopping = false;
+  // Batches being processed, awaited on stop so no handler outlives the clients.
+  const inFlight = new Set<Promise<unknown>>();
   const consumers = options.queues.map((queue) => {
     const processor = makeProcessorHandler({
       eventType: queue.type,
@@ -193,14 +287,17 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         // delete batch with repeated ids. Keep the newest receipt of each message.
         const messages = [...new Map(received.map((m) => [m.MessageId, m])).values()];
         const event: SQSEvent = { Records: messages.map((m) => toSqsRecord(m, queue)) };
-        const { batchItemFailures } = await processor(event);
+        const processing = processor(event);
+        inFlight.add(processing);
+        const { batchItemFailures } = await processing.finally(() => inFlight.delete(processing));
         const failed = new Set(batchItemFailures.map((f) => f.itemIdentifier));
         return messages.filter((m) => !failed.has(m.MessageId ?? ''));
       },
     });
-    consumer.on('error', (err) =>
-      logger.error('poller error', { queue: queue.type, error: err.message }),
-    );
+    consumer.on('error', (err) => {
+      // Stopping aborts the pending long poll; that is not worth an error line.
+      if (!stopping) logger.error('poller error', { queue: queue.type, error: err.message });
+    });
     consumer.on('processing_error', (err) =>
       logger.error('poller processing error', { queue: queue.type, error: err.message }),
     );
@@ -208,27 +305,15 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     return consumer;
   });
 
-  const notifier = makeNotifierHandler({
-    store,
-    expiryWarningDays: options.expiryWarningDays,
-    clock,
-    logger,
-    announce:
-      options.announce ??
-      (async (a) => {
-        logger.info('canAllocate changed', { ...a });
-      }),
-  });
-  const stopStream = startStreamPoller(streams, options.streamArn, notifier, (err) =>
-    logger.error('stream poller error', { error: (err as Error).message }),
-  );
-
   const sweep = makeSweeper({ store, chargeLookup, clock, logger, metrics });
-  let sweeping: Promise<unknown> = Promise.resolve();
+  let sweeping: Promise<unknown> | null = null;
   const sweepTimer = setInterval(() => {
-    sweeping = sweep().catch((err: unknown) =>
-      logger.error('sweeper error', { error: (err as Error).message }),
-    );
+    if (sweeping) return; // one sweep at a time, as a scheduled Lambda with concurrency 1
+    sweeping = sweep()
+      .catch((err: unknown) => logger.error('sweeper error', { error: (err as Error).message }))
+      .finally(() => {
+        sweeping = null;
+      });
   }, options.sweepIntervalMs ?? 2000);
 
   const statusApi = makeStatusApiHandler({
@@ -241,6 +326,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   return {
     statusApi,
     async stop() {
+      stopping = true;
       clearInterval(sweepTimer);
       await Promise.all(
         consumers.map(
@@ -252,6 +338,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
             }),
         ),
       );
+      await Promise.allSettled([...inFlight]);
       await stopStream();
       await sweeping;
       if (!options.dynamoClient) ddb.destroy();

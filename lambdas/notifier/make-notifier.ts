@@ -5,9 +5,9 @@
 
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { factFromItem, type FactStore } from '../adapters/fact-store';
+import { factFromItem, overrideFromItem, type FactStore } from '../adapters/fact-store';
 import { deriveBillingStatus } from '../core/billing-status';
-import type { AppliedFact } from '../core/facts';
+import type { AppliedFact, OverrideRecord } from '../core/facts';
 import type { Logger } from '../observability';
 
 export interface Announcement {
@@ -15,8 +15,8 @@ export interface Announcement {
   canAllocate: boolean;
   /** Blocker reasons of the new status, e.g. ["payment_failed"]. */
   blockers: string[];
-  /** The event or override whose commit made the change. */
-  causedBy: string | null;
+  /** The event (`evt_...`) or override (`ovr_...`) whose commit made the change. */
+  eventId: string | null;
   at: string;
 }
 
@@ -41,6 +41,22 @@ function relevant(record: DynamoDBRecord): { customerId: string; image: Image } 
   return { customerId: pk.slice(4), image };
 }
 
+/**
+ * The newest commit the derivation saw (a fact's event id or an override's id): the stream
+ * can lag the table, so the change may come from a commit younger than the record in hand.
+ */
+function newestCommit(facts: Iterable<AppliedFact>, overrides: readonly OverrideRecord[]) {
+  let newest: { id: string; at: string } | null = null;
+  const commits = [
+    ...[...facts].map((f) => ({ id: f.eventId, at: f.appliedAt })),
+    ...overrides.map((o) => ({ id: o.id, at: o.setAt })),
+  ];
+  for (const c of commits) {
+    if (!newest || c.at > newest.at || (c.at === newest.at && c.id > newest.id)) newest = c;
+  }
+  return newest?.id ?? null;
+}
+
 export function makeNotifierHandler(deps: NotifierDeps) {
   const { store, logger } = deps;
 
@@ -48,17 +64,21 @@ export function makeNotifierHandler(deps: NotifierDeps) {
     const record = await store.loadCustomer(customerId);
     // The stream may run ahead of a read; union the images it carries.
     const facts = new Map<string, AppliedFact>(record.facts.map((f) => [f.eventId, f]));
+    const overrides = new Map<string, OverrideRecord>(record.overrides.map((o) => [o.id, o]));
     for (const image of images) {
       if (image.sk?.S?.startsWith('EVT#')) {
         const fact = factFromItem(image);
         facts.set(fact.eventId, fact);
+      } else {
+        const override = overrideFromItem(image);
+        overrides.set(override.id, override);
       }
     }
     const now = deps.clock();
     const status = deriveBillingStatus({
       customerId,
       facts: [...facts.values()],
-      overrides: record.overrides,
+      overrides: [...overrides.values()],
       now: Math.floor(now.getTime() / 1000),
       expiryWarningDays: deps.expiryWarningDays,
     });
@@ -70,7 +90,7 @@ export function makeNotifierHandler(deps: NotifierDeps) {
       customerId,
       canAllocate: status.canAllocate,
       blockers: status.blockers.map((b) => b.reason),
-      causedBy: status.lastEventId,
+      eventId: newestCommit(facts.values(), [...overrides.values()]),
       at: now.toISOString(),
     };
     await deps.announce(announcement);

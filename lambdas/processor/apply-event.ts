@@ -114,7 +114,7 @@ export async function applyEvent(
   if ('unknown' in owner) {
     parkedKeys = owner.unknown;
     const parked = { eventId: event.id, type: event.type, body, keys: [...parkedKeys] };
-    await deps.store.park(parked, Date.now());
+    await deps.store.park(parked, deps.clock().getTime());
     // Re-check after parking: a revealing event committed meanwhile may have looked for
     // parked events before ours was written. One of the two sees the other (in AWS up to
     // the byRef index's propagation delay, which the scheduled sweeper covers).

@@ -29,6 +29,17 @@ const json = (statusCode: number, body: unknown): Result => ({
   body: JSON.stringify(body),
 });
 
+const unknownCustomer = (customerId: string) =>
+  json(404, { error: `no applied event has mentioned ${customerId}` });
+
+const safeDecode = (segment: string) => {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment; // a malformed escape is refused by the id check below
+  }
+};
+
 /** `ovr_` + a time-sortable, unique suffix. */
 export function newOverrideId(now: Date): string {
   const time = now.getTime().toString(36).padStart(9, '0');
@@ -58,6 +69,7 @@ export function parseOverrideBody(raw: string | undefined): { mode: OverrideMode
   return { mode, reason };
 }
 
+/** Who acts: the IAM caller in AWS (the routes require IAM auth), else a local header. */
 function actorOf(event: APIGatewayProxyEventV2): string {
   const iam = (event.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer
     ?.iam?.userArn;
@@ -65,7 +77,7 @@ function actorOf(event: APIGatewayProxyEventV2): string {
   const header = Object.entries(event.headers ?? {}).find(
     ([k]) => k.toLowerCase() === 'x-billing-gate-actor',
   )?.[1];
-  return header?.slice(0, 200) || 'anonymous';
+  return header?.slice(0, 200) || 'local';
 }
 
 function bodyText(event: APIGatewayProxyEventV2): string | undefined {
@@ -111,9 +123,11 @@ export function makeStatusApiHandler(deps: StatusApiDeps) {
 
   return async (event: APIGatewayProxyEventV2): Promise<Result> => {
     const method = event.requestContext.http.method.toUpperCase();
+    // The path carries the route both behind API Gateway (possibly under a stage or base
+    // path prefix) and behind the local front.
     const match = ROUTE.exec(event.rawPath);
     if (!match) return json(404, { error: 'not found' });
-    const customerId = decodeURIComponent(match[1]!);
+    const customerId = event.pathParameters?.customerId ?? safeDecode(match[1]!);
     const resource = match[2]!;
     if (!CUSTOMER_ID.test(customerId)) {
       return json(400, { error: 'customer id must be "cus_" followed by letters and digits' });
@@ -127,12 +141,16 @@ export function makeStatusApiHandler(deps: StatusApiDeps) {
             actorOf(event),
           );
         }
-        if (method === 'DELETE') return await writeOverride(customerId, null, actorOf(event));
+        if (method === 'DELETE') {
+          // A clear creates no record: only an applied event or an override set does.
+          if (!(await statusOf(customerId)).status) return unknownCustomer(customerId);
+          return await writeOverride(customerId, null, actorOf(event));
+        }
         return json(405, { error: 'method not allowed' });
       }
       if (method !== 'GET') return json(405, { error: 'method not allowed' });
       const { record, status } = await statusOf(customerId);
-      if (!status) return json(404, { error: `no applied event has mentioned ${customerId}` });
+      if (!status) return unknownCustomer(customerId);
       return json(200, resource === 'events' ? historyOf(record.facts, record.overrides) : status);
     } catch (err) {
       if (err instanceof BadRequestError) return json(400, { error: err.message });

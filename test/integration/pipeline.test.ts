@@ -12,7 +12,9 @@ import type { QueuePair } from '../../bin/local/provision';
 import { buildEvent, stripeId } from '../../bin/stripe-events';
 import type { FactStore } from '../../lambdas/adapters/fact-store';
 import type { Announcement } from '../../lambdas/notifier/make-notifier';
-import { eventually, freshQueues, freshTable } from '../support/local-stack';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { eventually, freshQueues, freshTable, uniqueName } from '../support/local-stack';
+import { createBillingTable } from '../../bin/local/provision';
 
 const TYPES = ['invoice.payment_failed', 'invoice.paid'];
 let pipeline: LocalPipeline;
@@ -126,6 +128,7 @@ describe('the notifier', () => {
     expect(allow.statusCode).toBe(200);
     await eventually(async () => mine().length === 2, { what: 'the override announcement' });
     expect(mine().map((a) => a.canAllocate)).toEqual([false, true]);
+    expect(mine()[1]?.eventId).toMatch(/^ovr_/);
   });
 });
 
@@ -180,6 +183,22 @@ describe('the status API', () => {
     expect((await store.loadCustomer(customer)).overrides).toEqual([]);
   });
 
+  it('answers 404 to clearing the override of an unknown customer, recording nothing', async () => {
+    const customer = stripeId('cus');
+    const res = await pipeline.statusApi(api('DELETE', `/customers/${customer}/override`));
+    expect(res.statusCode).toBe(404);
+    expect((await store.loadCustomer(customer)).overrides).toEqual([]);
+  });
+
+  it('records the acting operator with the override', async () => {
+    const customer = stripeId('cus');
+    await pipeline.statusApi(
+      api('PUT', `/customers/${customer}/override`, { mode: 'allow', reason: 'trusted' }),
+    );
+    const [override] = (await store.loadCustomer(customer)).overrides;
+    expect(override).toMatchObject({ mode: 'allow', reason: 'trusted', actor: 'local:test' });
+  });
+
   it('sets and clears an override, keeping both in the history with their reason', async () => {
     const customer = stripeId('cus');
     const deny = await pipeline.statusApi(
@@ -204,5 +223,48 @@ describe('the status API', () => {
       ['override.cleared', null],
     ]);
     expect(events.every((e) => e.id.startsWith('ovr_'))).toBe(true);
+  });
+});
+
+describe('the stream poller', () => {
+  it('keeps feeding the notifier after other tables move the emulator stream counter', async () => {
+    // DynamoDB Local numbers stream records across tables and calls an iterator taken on an
+    // empty shard "trimmed" once another table has taken the next number.
+    const table = await freshTable();
+    const own = await freshQueues(['invoice.payment_failed']);
+    const seen: Announcement[] = [];
+    const local = await startLocalPipeline({
+      dynamoEndpoint: inject('dynamoEndpoint'),
+      sqsEndpoint: inject('sqsEndpoint'),
+      tableName: table.tableName,
+      streamArn: table.streamArn,
+      queues: own.queues,
+      expiryWarningDays: 30,
+      announce: async (a) => void seen.push(a),
+    });
+    try {
+      const other = uniqueName('other');
+      await createBillingTable(table.ddb, other);
+      await table.ddb.send(
+        new PutItemCommand({ TableName: other, Item: { pk: { S: 'x' }, sk: { S: 'y' } } }),
+      );
+      const customer = stripeId('cus');
+      const failed = buildEvent('invoice.payment_failed', { customer });
+      await own.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: own.queues[0]!.queueUrl,
+          MessageBody: JSON.stringify(failed),
+        }),
+      );
+      await eventually(async () => seen.some((a) => a.customerId === customer), {
+        what: 'the announcement',
+      });
+      expect(seen.find((a) => a.customerId === customer)).toMatchObject({
+        canAllocate: false,
+        eventId: failed.id,
+      });
+    } finally {
+      await local.stop();
+    }
   });
 });

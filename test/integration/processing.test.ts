@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_AWS } from '../../bin/local/emulators';
 import { buildEvent, stripeId } from '../../bin/stripe-events';
 import { FactStore } from '../../lambdas/adapters/fact-store';
@@ -66,11 +66,14 @@ describe('exactly-once application', () => {
     expect((await applyEvent(body(event), 'invoice.payment_failed', deps())).outcome).toBe(
       'applied',
     );
-    expect((await applyEvent(body(event), 'invoice.payment_failed', deps())).outcome).toBe(
-      'duplicate',
-    );
-    const record = await store.loadCustomer(customer);
-    expect(record.facts.map((f) => f.eventId)).toEqual([event.id]);
+    const before = await store.loadCustomer(customer);
+    const later = () => new Date(Date.now() + 60_000);
+    expect(
+      (await applyEvent(body(event), 'invoice.payment_failed', deps({ clock: later }))).outcome,
+    ).toBe('duplicate');
+    const after = await store.loadCustomer(customer);
+    expect(after.facts.map((f) => f.eventId)).toEqual([event.id]);
+    expect(after).toEqual(before); // not even the commit time moved
   });
 
   it('rejects a message of another type than its processor, changing nothing', async () => {
@@ -269,6 +272,27 @@ describe('disputes and detaches that wait for their customer', () => {
     expect((await store.listParked()).map((p) => p.eventId)).not.toContain(dispute.id);
   });
 
+  it('fails (for a retry) when the Stripe API answers 404 for the charge, parking nothing', async () => {
+    const server: Server = createServer((_req, res) => {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ error: { type: 'invalid_request_error', code: 'resource_missing' } }),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const lookup = makeChargeLookup('sk_test_123', base);
+      const dispute = buildEvent('charge.dispute.created', { object: { charge: stripeId('ch') } });
+      await expect(
+        applyEvent(body(dispute), dispute.type, deps({ chargeLookup: lookup })),
+      ).rejects.toThrow(/404/);
+      expect((await store.listParked()).map((p) => p.eventId)).not.toContain(dispute.id);
+    } finally {
+      server.close();
+    }
+  });
+
   it('finds the customer of a detach without previous_attributes from the attach', async () => {
     const customer = cus();
     const pmId = stripeId('pm');
@@ -283,5 +307,3 @@ describe('disputes and detaches that wait for their customer', () => {
     expect((await statusOf(customer))?.paymentMethods[0]?.status).toBe('deleted');
   });
 });
-
-afterAll(() => undefined);
