@@ -183,7 +183,12 @@ describe('bad input', () => {
       Array.from({ length: 16 }, async () => {
         while (sent < requests.length) {
           const r = requests[sent++]!;
-          const res = await postRaw(r.body, { 'stripe-signature': r.header });
+          // A connection the server closes (its HTTP parser refusing a request, or a
+          // keep-alive race) accepted nothing either; the health check below catches a crash.
+          const res = await postRaw(r.body, { 'stripe-signature': r.header }).catch(() => ({
+            status: 0,
+            text: '',
+          }));
           statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
           expect(res.text).not.toMatch(/"queued":true/);
           if (sent === 1_000) {
@@ -199,7 +204,8 @@ describe('bad input', () => {
     console.log(
       `fuzz: ${requests.length} requests, statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
     );
-    expect([...statuses.keys()].every((s) => s === 400 || s === 413)).toBe(true);
+    expect([...statuses.keys()].every((s) => s === 400 || s === 413 || s === 0)).toBe(true);
+    expect(statuses.get(0) ?? 0).toBeLessThan(requests.length / 100);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     // Only the valid event changed anything.
     const final = await eventually(() => historyIds(customer).then((h) => (h.length ? h : null)));
