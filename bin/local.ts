@@ -2,29 +2,18 @@
 // server, the same table and queues, the same verifier/processor/status handlers behind a
 // local HTTP front on 127.0.0.1. Ctrl-C stops everything it started.
 
-process.env.POWERTOOLS_METRICS_DISABLED ??= 'true'; // EMF is for CloudWatch; locally it is noise
-process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1';
-
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DEFAULTS,
-  expiryWarningDays,
-  integer,
-  optionalString,
-  parseWebhookSecrets,
-  signatureTolerance,
-  stripeMode,
-  type Env,
-} from '../lambdas/config';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { makeSqsEventQueue } from '../lambdas/adapters/event-queue';
-import { isStripeApiKey } from '../lambdas/adapters/stripe-api';
+import { staticWebhookSecrets } from '../lambdas/adapters/webhook-secrets';
 import { ConfigError } from '../lambdas/core/errors';
 import { HANDLED_TYPES } from '../lambdas/core/registry';
 import { makeLogger, makeMetrics } from '../lambdas/observability';
 import { makeVerifierHandler } from '../lambdas/verifier/make-verifier';
+import { startupBanner } from './local/banner';
+import { loadLocalConfig, type LocalConfig } from './local/config';
 import { LOCAL_AWS, startEmulators, type Emulators } from './local/emulators';
-import { createFront } from './local/front';
+import { createFront, type ApiHandler } from './local/front';
 import { startLocalPipeline, type LocalPipeline } from './local/pipeline';
 import { createBillingTable, createEventQueues, queueUrlPrefixOf } from './local/provision';
 import { removeLocalState, writeLocalState } from './local/state-file';
@@ -32,71 +21,31 @@ import { removeLocalState, writeLocalState } from './local/state-file';
 export const LOCAL_QUEUE_PREFIX = 'sbg-local';
 export const LOCAL_TABLE = 'sbg-local-billing';
 
-export interface LocalConfig {
-  port: number;
-  secrets: string[];
-  secretSource: 'default' | 'env';
-  toleranceSeconds: number;
-  stripeMode: 'live' | 'test' | null;
-  stripeApiKey: string | undefined;
-  stripeApiBase: string | undefined;
-  expiryWarningDays: number;
-  visibilityTimeoutSeconds: number;
-  maxReceiveCount: number;
-}
+// EMF metrics are for CloudWatch; locally they would be noise on stdout. The SDK's notice
+// about Node 20 concerns the Lambda runtime (Node 22 there), not this local twin.
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-/** CONTRACT section 2's environment, validated: an invalid value names its variable. */
-export function loadLocalConfig(env: Env): LocalConfig {
-  const secretValue = optionalString(env, 'STRIPE_WEBHOOK_SECRET');
-  const apiKey = optionalString(env, 'STRIPE_API_KEY');
-  if (apiKey !== undefined && !isStripeApiKey(apiKey)) {
-    throw new ConfigError(
-      'STRIPE_API_KEY must be a Stripe secret or restricted key (sk_... or rk_...)',
-    );
-  }
-  const apiBase = optionalString(env, 'STRIPE_API_BASE');
-  if (apiBase !== undefined && !/^https?:\/\/[^/\s]+/.test(apiBase)) {
-    throw new ConfigError(`STRIPE_API_BASE must be an http(s) URL, got "${apiBase}"`);
-  }
-  return {
-    port: integer(env, 'PORT', DEFAULTS.port, { min: 1, max: 65_535 }),
-    secrets: parseWebhookSecrets(secretValue ?? DEFAULTS.localWebhookSecret),
-    secretSource: secretValue === undefined ? 'default' : 'env',
-    toleranceSeconds: signatureTolerance(env),
-    stripeMode: stripeMode(env),
-    stripeApiKey: apiKey?.trim(),
-    stripeApiBase: apiBase,
-    expiryWarningDays: expiryWarningDays(env),
-    visibilityTimeoutSeconds: integer(env, 'LOCAL_VISIBILITY_TIMEOUT_SECONDS', 30, {
-      min: 0,
-      max: 43_200,
-    }),
-    maxReceiveCount: integer(env, 'LOCAL_MAX_RECEIVE_COUNT', 5, { min: 1, max: 1000 }),
-  };
-}
-
-async function main() {
+async function main(): Promise<void> {
+  const startedAt = performance.now();
   let config: LocalConfig;
   try {
     config = loadLocalConfig(process.env);
   } catch (err) {
-    console.error(`configuration error: ${(err as Error).message}`);
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`configuration error: ${err.message}`);
     process.exit(1);
   }
   const logger = makeLogger('local');
-  let ready = false;
-  let emulators: Emulators | undefined;
-  let pipeline: LocalPipeline | undefined;
-  let statusApi: Parameters<typeof createFront>[0]['statusApi'] = null;
-  let verifier: Parameters<typeof createFront>[0]['verifier'] = async () => ({
-    statusCode: 503,
-    body: '{"error":"starting"}',
-  });
 
+  let ready = false;
+  let verifier: ApiHandler | null = null;
+  let pipeline: LocalPipeline | undefined;
+  let emulators: Promise<Emulators> | undefined;
   const server = createFront(
     {
-      verifier: (e) => verifier(e),
-      statusApi: (e) => (statusApi ? statusApi(e) : verifier(e)),
+      verifier: (event) => verifier!(event), // only called once ready
+      statusApi: () => pipeline?.statusApi ?? null,
       ready: () => ready,
     },
     (err) => logger.error('request failed', { error: (err as Error).message }),
@@ -110,46 +59,65 @@ async function main() {
     console.log('\nstopping...');
     removeLocalState();
     server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await new Promise((resolve) => server.close(resolve));
     await pipeline?.stop().catch(() => undefined);
-    await emulators?.stop().catch(() => undefined);
+    // Also waits for emulators still starting, so none is left behind.
+    await (await emulators?.catch(() => undefined))?.stop().catch(() => undefined);
     console.log('stopped: nothing left running');
     process.exit(code);
   };
-  process.on('SIGINT', () => void stop(0));
-  process.on('SIGTERM', () => void stop(0));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    // Ctrl-C reaches this process twice (from the terminal and relayed by npm/tsx): the
+    // first one stops everything; a stop that hangs still ends, and the exit hook kills Java.
+    process.on(signal, () => {
+      if (stopping) return;
+      setTimeout(() => process.exit(1), 15_000).unref();
+      void stop(0);
+    });
+  }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, '127.0.0.1', () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, '127.0.0.1', () => resolve());
+    });
+  } catch (err) {
+    const reason =
+      (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
+        ? 'is already in use'
+        : `cannot be used: ${(err as Error).message}`;
+    console.error(`PORT ${config.port} on 127.0.0.1 ${reason}; choose another with PORT=<port>`);
+    process.exit(1);
+  }
 
   try {
     console.log('starting DynamoDB Local and the SQS emulator...');
-    emulators = await startEmulators();
-    const ddb = new DynamoDBClient({ ...LOCAL_AWS, endpoint: emulators.dynamoEndpoint });
-    const sqs = new SQSClient({ ...LOCAL_AWS, endpoint: emulators.sqsEndpoint });
-    const streamArn = await createBillingTable(ddb, LOCAL_TABLE);
-    const queues = await createEventQueues(sqs, LOCAL_QUEUE_PREFIX, HANDLED_TYPES, {
-      visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
-      maxReceiveCount: config.maxReceiveCount,
-    });
-    const queueUrlPrefix = queueUrlPrefixOf(queues[0]!, LOCAL_QUEUE_PREFIX);
+    emulators = startEmulators();
+    const { dynamoEndpoint, sqsEndpoint } = await emulators;
+    const ddb = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamoEndpoint });
+    const sqs = new SQSClient({ ...LOCAL_AWS, endpoint: sqsEndpoint });
+    const [streamArn, queues] = await Promise.all([
+      createBillingTable(ddb, LOCAL_TABLE),
+      createEventQueues(sqs, LOCAL_QUEUE_PREFIX, HANDLED_TYPES, {
+        visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+        maxReceiveCount: config.maxReceiveCount,
+      }),
+    ]);
+    ddb.destroy();
 
     verifier = makeVerifierHandler({
-      secrets: async () => config.secrets,
-      queue: makeSqsEventQueue(sqs, queueUrlPrefix),
+      secrets: staticWebhookSecrets(config.secrets),
+      queue: makeSqsEventQueue(sqs, queueUrlPrefixOf(queues[0]!, LOCAL_QUEUE_PREFIX)),
       enabledTypes: new Set(HANDLED_TYPES),
       stripeMode: config.stripeMode,
       toleranceSeconds: config.toleranceSeconds,
-      maxBodyBytes: DEFAULTS.maxBodyBytes,
       clock: () => new Date(),
       logger: makeLogger('verifier'),
       metrics: makeMetrics('verifier'),
     });
     pipeline = await startLocalPipeline({
-      dynamoEndpoint: emulators.dynamoEndpoint,
-      sqsEndpoint: emulators.sqsEndpoint,
+      dynamoEndpoint,
+      sqsEndpoint,
       tableName: LOCAL_TABLE,
       streamArn,
       queues,
@@ -157,7 +125,7 @@ async function main() {
       ...(config.stripeApiKey ? { stripeApiKey: config.stripeApiKey } : {}),
       ...(config.stripeApiBase ? { stripeApiBase: config.stripeApiBase } : {}),
     });
-    statusApi = pipeline.statusApi;
+    if (stopping) return;
 
     const base = `http://127.0.0.1:${config.port}`;
     writeLocalState({
@@ -165,35 +133,17 @@ async function main() {
       port: config.port,
       webhookUrl: `${base}/webhook`,
       apiUrl: base,
-      dynamoEndpoint: emulators.dynamoEndpoint,
-      sqsEndpoint: emulators.sqsEndpoint,
+      dynamoEndpoint,
+      sqsEndpoint,
       tableName: LOCAL_TABLE,
       queuePrefix: LOCAL_QUEUE_PREFIX,
       queues,
-      webhookSecret: config.secretSource,
+      webhookSecret: config.secretFromEnv ? 'env' : 'default',
     });
     ready = true;
-    console.log(
-      [
-        '',
-        `stripe-billing-gate is running locally (${queues.length} event types)`,
-        `  webhook:  POST ${base}/webhook`,
-        `  status:   GET  ${base}/customers/<cus_...>/billing-status`,
-        `  health:   GET  ${base}/healthz`,
-        config.secretSource === 'default'
-          ? `  signing secret (development only): ${DEFAULTS.localWebhookSecret}`
-          : '  signing secret(s): from STRIPE_WEBHOOK_SECRET (not printed)',
-        '',
-        'With the Stripe CLI:',
-        `  stripe listen --forward-to localhost:${config.port}/webhook`,
-        '  (stripe listen prints its own whsec_... secret: restart with STRIPE_WEBHOOK_SECRET=<that secret> npm start)',
-        'Without it:',
-        '  npm run trigger -- invoice.payment_failed --local',
-        '',
-        'Ctrl-C stops everything.',
-      ].join('\n'),
-    );
+    console.log(startupBanner(config, queues.length, (performance.now() - startedAt) / 1000));
   } catch (err) {
+    if (stopping) return;
     console.error(`start-up failed: ${(err as Error).message}`);
     await stop(1);
   }

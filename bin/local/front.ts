@@ -1,7 +1,9 @@
-// The local HTTP front: turns each request into the API Gateway HTTP API (payload 2.0)
-// event the Lambda functions receive and calls the same handlers, so `stripe listen
-// --forward-to localhost:3000/webhook` exercises exactly the deployed code path.
+// The local HTTP front of `npm start`: turns each request into the API Gateway HTTP API
+// (payload 2.0) event the Lambda functions receive and calls the same handlers, so
+// `stripe listen --forward-to localhost:3000/webhook` exercises the deployed code path.
 
+import { isUtf8 } from 'node:buffer';
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
@@ -11,76 +13,134 @@ export type ApiHandler = (
 
 export interface FrontRoutes {
   verifier: ApiHandler;
-  statusApi: ApiHandler | null;
+  /** The status API once the pipeline runs; null answers 404 on its routes. */
+  statusApi: () => ApiHandler | null;
+  /** True once emulators, table, queues and pollers are ready (GET /healthz). */
   ready: () => boolean;
 }
 
-/** Bodies beyond this are refused without reading them all (the verifier's limit is lower). */
-const HARD_READ_LIMIT = 4 * 1024 * 1024;
+/**
+ * API Gateway refuses payloads over 10 MB itself; below that the verifier applies its own
+ * 1,000,000-byte limit (413 before any other work), exactly as in AWS.
+ */
+export const GATEWAY_PAYLOAD_LIMIT = 10 * 1024 * 1024;
 
+interface Route {
+  routeKey: string;
+  handler: ApiHandler | null;
+  pathParameters?: Record<string, string>;
+}
+
+const CUSTOMER_ROUTE = /^\/customers\/([^/]+)\/(billing-status|events|override)$/;
+
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/** The route API Gateway would match (methods are checked by the handlers, as there). */
+function routeOf(method: string, path: string, routes: FrontRoutes): Route | null {
+  if (path === '/webhook') return { routeKey: 'POST /webhook', handler: routes.verifier };
+  const customer = CUSTOMER_ROUTE.exec(path);
+  if (customer) {
+    return {
+      routeKey: `${method} /customers/{customerId}/${customer[2]}`,
+      handler: routes.statusApi(),
+      pathParameters: { customerId: decoded(customer[1]!) },
+    };
+  }
+  return null;
+}
+
+/** Reads the body; null when it is over the gateway's limit (the rest is drained). */
 function readBody(req: IncomingMessage): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > HARD_READ_LIMIT) {
-        resolve(null);
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
+      if (size <= GATEWAY_PAYLOAD_LIMIT) chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => resolve(size > GATEWAY_PAYLOAD_LIMIT ? null : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
 
-/** Text stays text when it round-trips as UTF-8 (as API Gateway does for JSON); else base64. */
-export function toApiGatewayEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
+/**
+ * The event Lambda receives: lower-cased headers, cookies apart, the body as text when it
+ * is UTF-8 (as API Gateway passes JSON) and base64 otherwise, so the bytes stay exact.
+ */
+export function toApiGatewayEvent(
+  req: IncomingMessage,
+  body: Buffer,
+  route: Pick<Route, 'routeKey' | 'pathParameters'>,
+): APIGatewayProxyEventV2 {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) {
-    if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined && name !== 'cookie') {
+      headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+    }
   }
-  const text = body.toString('utf8');
-  const isText = Buffer.from(text, 'utf8').equals(body);
+  const cookies = req.headers.cookie?.split(';').map((c) => c.trim());
+  const query = [...url.searchParams.keys()];
+  const text = body.length > 0 && isUtf8(body);
   const now = new Date();
+  const method = req.method ?? 'GET';
   return {
     version: '2.0',
-    routeKey: '$default',
+    routeKey: route.routeKey,
     rawPath: url.pathname,
     rawQueryString: url.search.replace(/^\?/, ''),
+    ...(cookies ? { cookies } : {}),
     headers,
+    ...(query.length > 0
+      ? {
+          queryStringParameters: Object.fromEntries(
+            query.map((k) => [k, url.searchParams.getAll(k).join(',')]),
+          ),
+        }
+      : {}),
+    ...(route.pathParameters ? { pathParameters: route.pathParameters } : {}),
     requestContext: {
       accountId: '123456789012',
       apiId: 'local',
       domainName: headers.host ?? 'localhost',
-      domainPrefix: 'local',
+      domainPrefix: (headers.host ?? 'localhost').split('.')[0]!,
       http: {
-        method: req.method ?? 'GET',
+        method,
         path: url.pathname,
         protocol: `HTTP/${req.httpVersion}`,
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
         userAgent: headers['user-agent'] ?? '',
       },
-      requestId: crypto.randomUUID(),
-      routeKey: '$default',
+      requestId: randomUUID(),
+      routeKey: route.routeKey,
       stage: '$default',
       time: now.toISOString(),
       timeEpoch: now.getTime(),
     },
-    body: isText ? text : body.toString('base64'),
-    isBase64Encoded: !isText,
+    ...(body.length > 0 ? { body: text ? body.toString('utf8') : body.toString('base64') } : {}),
+    isBase64Encoded: body.length > 0 && !text,
   };
 }
 
-function send(res: ServerResponse, result: APIGatewayProxyStructuredResultV2) {
-  res.writeHead(result.statusCode ?? 200, {
-    'content-type': 'application/json',
-    ...(result.headers as Record<string, string> | undefined),
-  });
-  res.end(result.body ?? '');
+function send(res: ServerResponse, result: APIGatewayProxyStructuredResultV2): void {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  for (const [name, value] of Object.entries(result.headers ?? {})) {
+    headers[name.toLowerCase()] = String(value);
+  }
+  const body =
+    result.body === undefined
+      ? ''
+      : result.isBase64Encoded
+        ? Buffer.from(result.body, 'base64')
+        : result.body;
+  res.writeHead(result.statusCode ?? 200, headers);
+  res.end(body);
 }
 
 const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
@@ -90,27 +150,38 @@ const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResul
 });
 
 export function createFront(routes: FrontRoutes, onError: (err: unknown) => void): Server {
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     void (async () => {
+      const method = req.method ?? 'GET';
       const path = new URL(req.url ?? '/', 'http://localhost').pathname;
       if (path === '/healthz') {
-        return send(res, routes.ready() ? json(200, { ok: true }) : json(503, { ok: false }));
+        req.resume();
+        return send(
+          res,
+          routes.ready() ? json(200, { status: 'ok' }) : json(503, { status: 'starting' }),
+        );
       }
-      const handler =
-        path === '/webhook'
-          ? routes.verifier
-          : path.startsWith('/customers/') && routes.statusApi
-            ? routes.statusApi
-            : null;
-      if (!handler) return send(res, json(404, { error: 'not found' }));
-      if (!routes.ready()) return send(res, json(503, { error: 'starting' }));
+      const route = routeOf(method, path, routes);
+      if (!route?.handler) {
+        req.resume();
+        return send(res, json(404, { message: 'Not Found' }));
+      }
+      if (!routes.ready()) {
+        req.resume();
+        return send(res, json(503, { message: 'starting: try again once /healthz answers 200' }));
+      }
       const body = await readBody(req);
-      if (body === null) return send(res, json(413, { error: 'payload too large' }));
-      send(res, await handler(toApiGatewayEvent(req, body)));
+      if (body === null) return send(res, json(413, { message: 'Request Entity Too Large' }));
+      send(res, await route.handler(toApiGatewayEvent(req, body, route)));
     })().catch((err: unknown) => {
+      // What API Gateway answers when the function throws.
       onError(err);
-      if (!res.headersSent) send(res, json(500, { error: 'internal error' }));
+      if (!res.headersSent) send(res, json(500, { message: 'Internal Server Error' }));
       else res.destroy();
     });
   });
+  // Outlive clients' idle keep-alive sockets, so a request never races a server-side close.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
 }

@@ -9,36 +9,39 @@ export interface QueuedEvent {
   id: string;
   type: string;
   livemode: boolean;
-  /** The event JSON exactly as received. */
+  /** The event JSON exactly as received (the text of the signed bytes). */
   body: string;
 }
 
+/** The verifier's queue port: `send` resolves only once SQS has accepted the message. */
 export interface EventQueue {
   send(event: QueuedEvent): Promise<void>;
 }
 
-export function makeSqsEventQueue(sqs: SQSClient, queueUrlPrefix: string): EventQueue {
+export function makeSqsEventQueue(
+  sqs: Pick<SQSClient, 'send'>,
+  queueUrlPrefix: string,
+): EventQueue {
   return {
     async send(event) {
+      const command = new SendMessageCommand({
+        QueueUrl: queueUrl(queueUrlPrefix, event.type),
+        MessageBody: event.body,
+        MessageAttributes: {
+          [MESSAGE_ATTRIBUTES.eventId]: { DataType: 'String', StringValue: event.id },
+          [MESSAGE_ATTRIBUTES.eventType]: { DataType: 'String', StringValue: event.type },
+          [MESSAGE_ATTRIBUTES.livemode]: {
+            DataType: 'String',
+            StringValue: String(event.livemode),
+          },
+        },
+      });
       try {
-        await sqs.send(
-          new SendMessageCommand({
-            QueueUrl: queueUrl(queueUrlPrefix, event.type),
-            MessageBody: event.body,
-            MessageAttributes: {
-              [MESSAGE_ATTRIBUTES.eventId]: { DataType: 'String', StringValue: event.id },
-              [MESSAGE_ATTRIBUTES.eventType]: { DataType: 'String', StringValue: event.type },
-              [MESSAGE_ATTRIBUTES.livemode]: {
-                DataType: 'String',
-                StringValue: String(event.livemode),
-              },
-            },
-          }),
-        );
+        await sqs.send(command);
       } catch (err) {
-        throw new QueueUnavailableError(
-          `could not queue ${event.id}: ${(err as Error).name ?? 'error'}`,
-        );
+        // The SDK error's name says enough (timeout, access denied, no such queue); its
+        // message may quote the request.
+        throw new QueueUnavailableError(`could not queue ${event.id}: ${(err as Error).name}`);
       }
     },
   };

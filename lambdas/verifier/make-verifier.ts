@@ -2,10 +2,12 @@
 // raw bytes -> envelope check -> route by the registry -> queue -> 200. Never 2xx before
 // the event is in SQS; 5xx when it could not be queued, so Stripe retries.
 
+import { isUtf8 } from 'node:buffer';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { EventQueue } from '../adapters/event-queue';
-import { verifyStripeSignature } from '../adapters/signature';
-import type { StripeMode } from '../config';
+import { NoMatchingSignatureError, verifyStripeSignature } from '../adapters/signature';
+import type { WebhookSecrets } from '../adapters/webhook-secrets';
+import { DEFAULTS, type StripeMode } from '../config';
 import {
   BillingGateError,
   InvalidPayloadError,
@@ -17,18 +19,16 @@ import { METRICS } from '../core/metric-names';
 import { stripeEventProblem, type StripeEvent } from '../core/stripe-event';
 import { MetricUnit, since, type Logger, type Metrics } from '../observability';
 
-export interface WebhookSecrets {
-  /** The signing secrets in use; `refresh` asks for a re-read (rotation). */
-  (options?: { refresh?: boolean }): Promise<readonly string[]>;
-}
-
 export interface VerifierDeps {
   secrets: WebhookSecrets;
   queue: EventQueue;
+  /** Types this deployment processes (the registry, or ENABLED_EVENT_TYPES). */
   enabledTypes: ReadonlySet<string>;
+  /** STRIPE_MODE; null accepts both modes. */
   stripeMode: StripeMode | null;
   toleranceSeconds: number;
-  maxBodyBytes: number;
+  /** @default DEFAULTS.maxBodyBytes (1,000,000: an SQS message is at most 1 MiB) */
+  maxBodyBytes?: number;
   clock: () => Date;
   logger: Logger;
   metrics: Metrics;
@@ -36,37 +36,44 @@ export interface VerifierDeps {
 
 type Result = APIGatewayProxyStructuredResultV2;
 
-const json = (statusCode: number, body: unknown): Result => ({
+const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}) => ({
   statusCode,
-  headers: { 'content-type': 'application/json' },
+  headers: { 'content-type': 'application/json', ...headers },
   body: JSON.stringify(body),
 });
 
+/** API Gateway v2 lower-cases header names; other callers may not. */
 function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
   const headers = event.headers ?? {};
-  if (headers[name] !== undefined) return headers[name];
+  const exact = headers[name];
+  if (exact !== undefined) return exact;
   for (const key of Object.keys(headers)) {
     if (key.toLowerCase() === name) return headers[key];
   }
   return undefined;
 }
 
-/** The raw body without decoding it twice: text stays text, base64 becomes bytes. */
-function rawBodyOf(event: APIGatewayProxyEventV2, maxBytes: number): string | Buffer {
-  const body = event.body ?? '';
-  const size = event.isBase64Encoded
-    ? Buffer.byteLength(body, 'base64')
-    : Buffer.byteLength(body, 'utf8');
-  if (size > maxBytes) {
-    throw new PayloadTooLargeError(`payload of ${size} bytes is over the ${maxBytes}-byte limit`);
-  }
-  return event.isBase64Encoded ? Buffer.from(body, 'base64') : body;
+/** Over the limit? Computed without decoding or scanning the body where possible. */
+function isTooLarge(body: string, base64: boolean, limit: number): boolean {
+  // From the length and padding alone; API Gateway's base64 has no line breaks.
+  if (base64) return Buffer.byteLength(body, 'base64') > limit;
+  // A UTF-16 code unit is 1 to 3 UTF-8 bytes: count exactly only when the bounds disagree.
+  if (body.length > limit) return true;
+  if (body.length * 3 <= limit) return false;
+  return Buffer.byteLength(body, 'utf8') > limit;
 }
 
-function parseEvent(raw: string): StripeEvent {
+/** The verified bytes as text: API Gateway's string as is, decoded bytes once. */
+function textOf(raw: string | Buffer): string {
+  if (typeof raw === 'string') return raw;
+  if (!isUtf8(raw)) throw new InvalidPayloadError('payload is not valid JSON: not UTF-8');
+  return raw.toString('utf8');
+}
+
+function parseEvent(text: string): StripeEvent {
   let value: unknown;
   try {
-    value = JSON.parse(raw);
+    value = JSON.parse(text);
   } catch {
     throw new InvalidPayloadError('payload is not valid JSON');
   }
@@ -93,8 +100,21 @@ function httpStatusOf(err: unknown): number | null {
   return null;
 }
 
+/** What the log line of one request says: ids once known, never the body. */
+interface LogFields {
+  eventId?: string;
+  eventType?: string;
+  ignored?: string;
+}
+
+interface Outcome {
+  result: Result;
+  outcome: 'queued' | 'ignored' | 'method_not_allowed';
+}
+
 export function makeVerifierHandler(deps: VerifierDeps) {
   const { logger, metrics } = deps;
+  const maxBodyBytes = deps.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
 
   const verify = async (raw: string | Buffer, signature: string | undefined) => {
     const nowSeconds = Math.floor(deps.clock().getTime() / 1000);
@@ -106,59 +126,101 @@ export function makeVerifierHandler(deps: VerifierDeps) {
         toleranceSeconds: deps.toleranceSeconds,
         nowSeconds,
       });
+    const cached = await deps.secrets();
     try {
-      check(await deps.secrets());
+      check(cached);
     } catch (err) {
-      if (!(err instanceof SignatureError)) throw err;
-      // The secret may have been rotated since it was cached: re-read once and retry.
+      if (!(err instanceof NoMatchingSignatureError)) throw err;
+      // The secret may have been rotated since it was cached: re-read (the source limits
+      // how often) and check again only when something changed.
       const fresh = await deps.secrets({ refresh: true });
+      if (fresh === cached) throw err;
       check(fresh);
     }
   };
 
-  const handle = async (event: APIGatewayProxyEventV2): Promise<Result> => {
-    if (event.requestContext.http.method.toUpperCase() !== 'POST') {
-      return json(405, { error: 'method not allowed: Stripe webhooks are POSTed' });
+  const handle = async (event: APIGatewayProxyEventV2, log: LogFields): Promise<Outcome> => {
+    const body = event.body ?? '';
+    const base64 = event.isBase64Encoded === true;
+    if (isTooLarge(body, base64, maxBodyBytes)) {
+      throw new PayloadTooLargeError(`payload is over the ${maxBodyBytes}-byte limit`);
     }
-    const raw = rawBodyOf(event, deps.maxBodyBytes);
+    if (event.requestContext.http.method.toUpperCase() !== 'POST') {
+      return {
+        result: json(
+          405,
+          { error: 'method not allowed: Stripe webhooks are POSTed' },
+          { allow: 'POST' },
+        ),
+        outcome: 'method_not_allowed',
+      };
+    }
+    const raw = base64 ? Buffer.from(body, 'base64') : body;
     await verify(raw, header(event, 'stripe-signature'));
-    const stripeEvent = parseEvent(typeof raw === 'string' ? raw : raw.toString('utf8'));
+    const text = textOf(raw);
+    const stripeEvent = parseEvent(text);
+    log.eventId = stripeEvent.id;
+    log.eventType = stripeEvent.type;
     const ignored = ignoreReason(stripeEvent, deps);
     if (ignored) {
-      metrics.addMetric(METRICS.webhookIgnored, MetricUnit.Count, 1);
-      logger.info('webhook ignored', { eventId: stripeEvent.id, type: stripeEvent.type, ignored });
-      return json(200, { received: true, id: stripeEvent.id, ignored: true });
+      log.ignored = ignored;
+      return {
+        result: json(200, { received: true, id: stripeEvent.id, ignored: true }),
+        outcome: 'ignored',
+      };
     }
     await deps.queue.send({
       id: stripeEvent.id,
       type: stripeEvent.type,
       livemode: stripeEvent.livemode === true,
-      body: typeof raw === 'string' ? raw : raw.toString('utf8'),
+      body: text,
     });
-    metrics.addMetric(METRICS.webhookQueued, MetricUnit.Count, 1);
-    logger.info('webhook queued', { eventId: stripeEvent.id, type: stripeEvent.type });
-    return json(200, { received: true, id: stripeEvent.id, queued: true });
+    return {
+      result: json(200, { received: true, id: stripeEvent.id, queued: true }),
+      outcome: 'queued',
+    };
   };
+
+  const count = (name: string) => metrics.addMetric(name, MetricUnit.Count, 1);
 
   return async (event: APIGatewayProxyEventV2): Promise<Result> => {
     const start = performance.now();
-    metrics.addMetric(METRICS.webhookReceived, MetricUnit.Count, 1);
+    const log: LogFields = {};
+    count(METRICS.webhookReceived);
     try {
-      const result = await handle(event);
-      logger.info('webhook answered', { status: result.statusCode, latencyMs: since(start) });
+      const { result, outcome } = await handle(event, log);
+      count(
+        outcome === 'queued'
+          ? METRICS.webhookQueued
+          : outcome === 'ignored'
+            ? METRICS.webhookIgnored
+            : METRICS.webhookRejected,
+      );
+      logger.info('webhook', {
+        outcome,
+        status: result.statusCode,
+        ...log,
+        latencyMs: since(start),
+      });
       return result;
     } catch (err) {
       const status = httpStatusOf(err);
-      if (status === null || !(err instanceof BillingGateError)) throw err;
-      if (status === 503) metrics.addMetric(METRICS.queueFailure, MetricUnit.Count, 1);
-      else metrics.addMetric(METRICS.webhookRejected, MetricUnit.Count, 1);
-      if (err instanceof SignatureError) {
-        metrics.addMetric(METRICS.signatureFailure, MetricUnit.Count, 1);
+      if (status === null || !(err instanceof BillingGateError)) {
+        // Configuration or Secrets Manager trouble: a 500, so Stripe retries and alarms fire.
+        logger.error('webhook failed', {
+          ...log,
+          error: (err as Error).name,
+          reason: (err as Error).message,
+          latencyMs: since(start),
+        });
+        throw err;
       }
-      const log = status === 503 ? logger.error.bind(logger) : logger.warn.bind(logger);
-      log('webhook rejected', {
+      count(status === 503 ? METRICS.queueFailure : METRICS.webhookRejected);
+      if (err instanceof SignatureError) count(METRICS.signatureFailure);
+      (status === 503 ? logger.error : logger.warn).call(logger, 'webhook', {
+        outcome: err.code,
         status,
-        code: err.code,
+        ...log,
         reason: err.message,
         latencyMs: since(start),
       });

@@ -1,99 +1,160 @@
 // `npm start` end to end, over HTTP, as a newcomer or `stripe listen` would use it: signed
-// events accepted, forged ones refused, hostile delivery orders converging, and Ctrl-C
-// leaving nothing running.
+// events accepted, forged and oversized ones refused, hostile delivery orders converging,
+// and Ctrl-C leaving nothing running. One stack for the whole file (its own emulators).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../bin/local/emulators';
 import { buildEvent, signatureHeader, stripeId } from '../../bin/stripe-events';
-import { deriveBillingStatus } from '../../lambdas/core/billing-status';
 import { DEFAULTS } from '../../lambdas/config';
+import { deriveBillingStatus } from '../../lambdas/core/billing-status';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
 import { applied } from '../support/derive';
 import { eventually } from '../support/local-stack';
 
 const ROOT = path.resolve(__dirname, '../..');
-let child: ChildProcess;
-let base: string;
-let output = '';
+const DEV_SECRET: string = DEFAULTS.localWebhookSecret;
 
-function startLocal(env: Record<string, string>): ChildProcess {
-  const proc = spawn('npm', ['start'], {
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `npm start`, spawned as `npx tsx bin/local.ts` in its own process group (like a shell job). */
+function startLocal(env: Record<string, string>): Started {
+  let output = '';
+  const child = spawn('npx', ['tsx', 'bin/local.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,
+      LOG_LEVEL: 'WARN',
       BILLING_GATE_LOCAL_STATE: path.join(mkdtempSync(path.join(tmpdir(), 'sbg-')), 'stack.json'),
       ...env,
     },
-    detached: true, // its own process group, like a terminal's foreground job
+    detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  return proc;
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  // 'close': the process has exited and every holder of its output pipes too.
+  const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+  return { child, output: () => output, exited };
 }
 
-const groupAlive = (pid: number) => {
+/** Live processes of a process group, with their command lines (Linux /proc). */
+function processesOfGroup(pgid: number): { pid: number; command: string }[] {
+  const found: { pid: number; command: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the parenthesised command: state ppid pgrp ...
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) !== pgid || state === 'Z') continue;
+      const command = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      found.push({ pid: Number(entry), command });
+    } catch {
+      // the process ended while being read
+    }
+  }
+  return found;
+}
+
+const alive = (pid: number) => {
   try {
-    process.kill(-pid, 0);
+    process.kill(pid, 0);
     return true;
   } catch {
     return false;
   }
 };
 
-async function post(payload: string, headers: Record<string, string>) {
+let stack: Started;
+let base: string;
+
+async function post(body: string, headers: Record<string, string> = {}) {
   const res = await fetch(`${base}/webhook`, {
     method: 'POST',
-    body: payload,
+    body,
     headers: { 'content-type': 'application/json', ...headers },
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-const send = (event: StripeEvent, secret: string = DEFAULTS.localWebhookSecret) => {
+function send(event: StripeEvent, secret = DEV_SECRET) {
   const payload = JSON.stringify(event, null, 2);
   return post(payload, { 'stripe-signature': signatureHeader(payload, secret) });
-};
+}
 
 beforeAll(async () => {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  child = startLocal({ PORT: String(port), LOCAL_VISIBILITY_TIMEOUT_SECONDS: '2' });
+  stack = startLocal({ PORT: String(port), LOCAL_VISIBILITY_TIMEOUT_SECONDS: '2' });
   await eventually(async () => (await fetch(`${base}/healthz`)).status === 200, {
-    timeoutMs: 90_000,
+    timeoutMs: 150_000,
     intervalMs: 250,
-    what: `npm start to become healthy:\n${output}`,
+    what: `npm start to become healthy:\n${stack.output()}`,
   });
-}, 120_000);
+}, 180_000);
 
-afterAll(async () => {
-  if (child?.pid && groupAlive(child.pid)) process.kill(-child.pid, 'SIGKILL');
+afterAll(() => {
+  const pid = stack?.child.pid;
+  if (pid && processesOfGroup(pid).length > 0) process.kill(-pid, 'SIGKILL');
 });
 
 describe('npm start', () => {
-  it('prints the URL, the development secret and the stripe listen line', () => {
+  it('prints the webhook URL, the development secret and the stripe listen line', () => {
+    const output = stack.output();
+
     expect(output).toContain(`POST ${base}/webhook`);
-    expect(output).toContain(DEFAULTS.localWebhookSecret);
+    expect(output).toContain(DEV_SECRET);
     expect(output).toMatch(/stripe listen --forward-to localhost:\d+\/webhook/);
   });
 
-  it('accepts a Stripe-signed event and refuses a forged, an oversized and a malformed one', async () => {
-    const ok = await send(buildEvent('invoice.payment_failed', { id: 'evt_e2e_ok' }));
-    expect(ok).toEqual({ status: 200, body: { received: true, id: 'evt_e2e_ok', queued: true } });
-    const forged = await send(buildEvent('invoice.paid'), 'whsec_forged');
-    expect(forged.status).toBe(400);
-    const big = await post('x'.repeat(1_000_001), { 'stripe-signature': 't=1,v1=00' });
-    expect(big.status).toBe(413);
-    const notJson = 'not json';
-    const bad = await post(notJson, {
-      'stripe-signature': signatureHeader(notJson, DEFAULTS.localWebhookSecret),
+  it('queues a Stripe-signed event', async () => {
+    const res = await send(buildEvent('invoice.payment_failed', { id: 'evt_e2e_ok' }));
+
+    expect(res).toEqual({ status: 200, body: { received: true, id: 'evt_e2e_ok', queued: true } });
+  });
+
+  it('refuses a forged signature with 400', async () => {
+    const res = await send(buildEvent('invoice.paid'), 'whsec_forged');
+
+    expect(res).toEqual({
+      status: 400,
+      body: { error: 'no signature matches the payload for any configured secret' },
     });
-    expect(bad).toEqual({ status: 400, body: { error: 'payload is not valid JSON' } });
-    const ignored = await send(buildEvent('plan.created'));
-    expect(ignored.body).toMatchObject({ ignored: true });
+  });
+
+  it('refuses a body over 1,000,000 bytes with 413', async () => {
+    const res = await post('x'.repeat(1_000_001), { 'stripe-signature': 't=1,v1=00' });
+
+    expect(res.status).toBe(413);
+  });
+
+  it('refuses a signed body that is not JSON with 400', async () => {
+    const res = await post('not json', {
+      'stripe-signature': signatureHeader('not json', DEV_SECRET),
+    });
+
+    expect(res).toEqual({ status: 400, body: { error: 'payload is not valid JSON' } });
+  });
+
+  it('acknowledges and ignores a type no processor handles', async () => {
+    const res = await send(buildEvent('plan.created'));
+
+    expect(res.body).toMatchObject({ received: true, ignored: true });
+  });
+
+  it('answers 405 to a GET on the webhook and 404 elsewhere', async () => {
+    const get = await fetch(`${base}/webhook`);
+    const elsewhere = await fetch(`${base}/nowhere`);
+
+    expect(get.status).toBe(405);
+    expect(elsewhere.status).toBe(404);
   });
 
   it('converges hostile delivery orders with duplicates to the expected statuses', async () => {
@@ -134,27 +195,29 @@ describe('npm start', () => {
     ];
     // Newest first, every event twice, the dispute before the charge that reveals its customer.
     const hostile = [...events].reverse().flatMap((e) => [e, e]);
-    for (const e of hostile) expect((await send(e)).status).toBe(200);
-
     const expected = deriveBillingStatus({
       customerId: customer,
       facts: events.map((e) => applied(e, customer)),
       overrides: [],
       now: Math.floor(Date.now() / 1000),
-      expiryWarningDays: 30,
+      expiryWarningDays: DEFAULTS.expiryWarningDays,
     })!;
+
+    for (const e of hostile) expect((await send(e)).status).toBe(200);
+
     expect(expected.blockers.map((b) => `${b.reason}:${b.objectId}`)).toEqual([
       'payment_failed:in_b',
       'dispute_open:dp_a',
     ]);
+    const wanted = JSON.stringify(expected.blockers);
     const status = await eventually(
       async () => {
         const res = await fetch(`${base}/customers/${customer}/billing-status`);
         if (res.status !== 200) return null;
         const body = (await res.json()) as typeof expected;
-        return body.blockers.length === 2 ? body : null;
+        return JSON.stringify(body.blockers) === wanted ? body : null;
       },
-      { what: 'the converged status' },
+      { what: `the status to converge to ${wanted}` },
     );
     expect(status.blockers).toEqual(expected.blockers);
     expect(status.canAllocate).toBe(false);
@@ -164,22 +227,39 @@ describe('npm start', () => {
     expect(history.map((h) => h.id).sort()).toEqual(events.map((e) => e.id).sort());
   });
 
-  it('stops everything it started on Ctrl-C', async () => {
-    const pid = child.pid!;
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    process.kill(-pid, 'SIGINT');
-    await exited;
-    await eventually(async () => !groupAlive(pid), { what: 'the process group to end' });
+  it('stops everything it started on SIGINT, the Java emulator included', async () => {
+    const pgid = stack.child.pid!;
+    const before = processesOfGroup(pgid);
+    // The process running bin/local.ts itself (under the tsx wrapper): signalled alone, so
+    // neither the terminal's group-wide Ctrl-C nor a wrapper stops Java in its place.
+    const local = before.find((p) => /loader\.mjs.*bin\/local\.ts/.test(p.command));
+    expect(before.some((p) => /DynamoDBLocal/.test(p.command))).toBe(true);
+    expect(local).toBeDefined();
+
+    process.kill(local!.pid, 'SIGINT');
+    await stack.exited;
+
+    await eventually(async () => before.every((p) => !alive(p.pid)), {
+      timeoutMs: 20_000,
+      what: `every started process to end: ${JSON.stringify(before)}`,
+    });
+    expect(processesOfGroup(pgid)).toEqual([]);
+    expect(stack.output()).toContain('stopped: nothing left running');
     await expect(fetch(`${base}/healthz`)).rejects.toThrow();
   });
 });
 
 describe('npm start configuration', () => {
-  it('refuses an invalid variable at start-up, naming it', async () => {
-    output = '';
-    const proc = startLocal({ PORT: '3000', EXPIRY_WARNING_DAYS: 'soon' });
-    const code = await new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));
+  it.each([
+    ['EXPIRY_WARNING_DAYS', 'soon', /EXPIRY_WARNING_DAYS must be a whole number/],
+    ['STRIPE_WEBHOOK_SECRET', 'sk_test_oops', /STRIPE_WEBHOOK_SECRET.*not a Stripe signing secret/],
+  ])('refuses an invalid %s at start-up, naming it', async (name, value, message) => {
+    const started = startLocal({ PORT: String(await freePort()), [name]: value });
+
+    const code = await started.exited;
+
     expect(code).not.toBe(0);
-    expect(output).toMatch(/EXPIRY_WARNING_DAYS must be a whole number/);
+    expect(started.output()).toMatch(message);
+    expect(started.output()).not.toContain('starting DynamoDB Local');
   });
 });

@@ -1,0 +1,61 @@
+// `npm start`'s environment (CONTRACT section 2), validated before anything starts: an
+// invalid value stops start-up with a message naming the variable and what it expects.
+
+import { localWebhookSecrets } from '../../lambdas/adapters/webhook-secrets';
+import { isStripeApiKey } from '../../lambdas/adapters/stripe-api';
+import {
+  DEFAULTS,
+  expiryWarningDays,
+  integer,
+  optionalString,
+  signatureTolerance,
+  stripeMode,
+  type Env,
+  type StripeMode,
+} from '../../lambdas/config';
+import { ConfigError } from '../../lambdas/core/errors';
+import { ENV } from '../../lambdas/lambda-env';
+
+export interface LocalConfig {
+  port: number;
+  secrets: readonly string[];
+  /** STRIPE_WEBHOOK_SECRET was set (its value is never printed), or the dev default is used. */
+  secretFromEnv: boolean;
+  toleranceSeconds: number;
+  stripeMode: StripeMode | null;
+  stripeApiKey: string | undefined;
+  stripeApiBase: string | undefined;
+  expiryWarningDays: number;
+  /** Local-only knobs (tests shorten redelivery); not part of the AWS configuration. */
+  visibilityTimeoutSeconds: number;
+  maxReceiveCount: number;
+}
+
+export function loadLocalConfig(env: Env): LocalConfig {
+  const apiKey = optionalString(env, ENV.apiKey)?.trim();
+  if (apiKey !== undefined && !isStripeApiKey(apiKey)) {
+    throw new ConfigError(
+      `${ENV.apiKey} must be a Stripe secret or restricted key (sk_... or rk_...)`,
+    );
+  }
+  const apiBase = optionalString(env, ENV.apiBase)?.trim();
+  if (apiBase !== undefined && !/^https?:\/\/[^/\s]+/.test(apiBase)) {
+    throw new ConfigError(`${ENV.apiBase} must be an http(s) URL, got "${apiBase}"`);
+  }
+  const { secrets, fromEnv } = localWebhookSecrets(env);
+  return {
+    port: integer(env, 'PORT', DEFAULTS.port, { min: 1, max: 65_535 }),
+    secrets,
+    secretFromEnv: fromEnv,
+    toleranceSeconds: signatureTolerance(env),
+    stripeMode: stripeMode(env),
+    stripeApiKey: apiKey,
+    stripeApiBase: apiBase,
+    expiryWarningDays: expiryWarningDays(env),
+    visibilityTimeoutSeconds: integer(env, 'LOCAL_VISIBILITY_TIMEOUT_SECONDS', 30, {
+      min: 0,
+      max: 43_200,
+    }),
+    maxReceiveCount: integer(env, 'LOCAL_MAX_RECEIVE_COUNT', 5, { min: 1, max: 1000 }),
+  };
+}
