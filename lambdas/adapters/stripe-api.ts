@@ -4,7 +4,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { optionalString, type Env } from '../config';
 import { ENV } from '../lambda-env';
-import { cachedSecretString } from './secrets';
+import { readSecretString } from './webhook-secrets';
 
 export interface ChargeLookup {
   /** The charge's customer id, or null for a guest charge. Throws on any failure (retried). */
@@ -53,10 +53,11 @@ export function makeChargeLookup(
 export function chargeLookupFromEnv(env: Env): ChargeLookup | null {
   const arn = optionalString(env, ENV.apiKeySecretArn);
   if (!arn) return null;
-  const read = cachedSecretString(new SecretsManagerClient({}), arn);
+  const client = new SecretsManagerClient({});
   return makeChargeLookup(
     async () => {
-      const value = await read();
+      // Re-read every few minutes: an operator may store the key after deployment.
+      const value = await readSecretString(client, arn, { maxAgeMs: 5 * 60_000 });
       return isStripeApiKey(value) ? value.trim() : null;
     },
     optionalString(env, ENV.apiBase),
