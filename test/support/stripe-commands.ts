@@ -80,7 +80,8 @@ export async function drainQueues(
   const messages: QueuedMessage[] = [];
   for (const queue of queues) {
     const deadline = Date.now() + 15_000;
-    while ((await depth(sqs, queue.queueUrl)) > 0) {
+    // Until an empty receive and a zero depth agree: either alone can lag on a busy server.
+    for (let emptyReceives = 0; emptyReceives < 2 || (await depth(sqs, queue.queueUrl)) > 0;) {
       if (Date.now() > deadline) throw new Error(`could not drain ${queue.queueUrl}`);
       const got = await sqs.send(
         new ReceiveMessageCommand({
@@ -91,6 +92,7 @@ export async function drainQueues(
         }),
       );
       const received = got.Messages ?? [];
+      emptyReceives = received.length === 0 ? emptyReceives + 1 : 0;
       for (const m of received) {
         messages.push({
           type: queue.type,
