@@ -1,8 +1,9 @@
 // Reads a payment method's details (type, brand, last4, expiry) from any of the object
 // shapes Stripe sends for it: PaymentMethod, legacy Card, Source, legacy bank account.
 
-import type { FactData } from '../facts';
-import { num, obj, str, type StripeObject } from '../stripe-event';
+import type { Fact, FactData } from '../facts';
+import { idOf, num, obj, str, type StripeEvent, type StripeObject } from '../stripe-event';
+import { ids, makeFact } from './common';
 
 /**
  * Legacy Card brand names -> PaymentMethod `card.brand` words (CONTRACT section 4). A Map,
@@ -82,3 +83,17 @@ export function methodDetails(o: StripeObject): MethodDetails {
   const sub = obj(o, type);
   return type === 'card' ? cardDetails('card', sub) : otherDetails(type, sub);
 }
+
+/** The fact of any payment-method or source event: the method's details, indexed by its id. */
+export function methodFact(event: StripeEvent): Fact {
+  const methodId = idOf(event.data.object, 'id') ?? event.id;
+  return makeFact(event, {
+    objectId: methodId,
+    ref: methodId,
+    data: methodDetails(event.data.object),
+  });
+}
+
+/** A method event ties its method to its customer. */
+export const methodRevealKeys = (event: StripeEvent): string[] =>
+  ids(idOf(event.data.object, 'id'));

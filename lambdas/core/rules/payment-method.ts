@@ -4,8 +4,8 @@
 
 import type { EventRule } from '../facts';
 import { idOf } from '../stripe-event';
-import { customerOfObject, ids, makeFact } from './common';
-import { methodDetails } from './payment-method-details';
+import { customerOfObject } from './common';
+import { methodFact, methodRevealKeys } from './payment-method-details';
 
 /** Fact data: `MethodDetails` (`{ methodType, brand, last4, expMonth, expYear }`); `ref` the method. */
 export const paymentMethodRule: EventRule = {
@@ -19,13 +19,6 @@ export const paymentMethodRule: EventRule = {
     const methodId = idOf(event.data.object, 'id');
     return methodId ? { kind: 'lookup', keys: [methodId], chargeId: null } : { kind: 'none' };
   },
-  toFact(event) {
-    const methodId = idOf(event.data.object, 'id') ?? event.id;
-    return makeFact(event, {
-      objectId: methodId,
-      ref: methodId,
-      data: methodDetails(event.data.object),
-    });
-  },
-  revealKeys: (event) => ids(idOf(event.data.object, 'id')),
+  toFact: methodFact,
+  revealKeys: methodRevealKeys,
 };
