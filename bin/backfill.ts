@@ -6,6 +6,7 @@
 // is listed before anything is queued, so a failed or malformed listing queues nothing.
 
 import Stripe from 'stripe';
+import { DISPUTE_CLOSED_STATUSES } from '../lambdas/core/billing-status';
 import {
   BACKFILL_ID_PREFIX,
   idOf,
@@ -50,7 +51,6 @@ export const NON_TERMINAL_SUBSCRIPTION_STATUSES = [
   'past_due',
   'unpaid',
 ] as const;
-const CLOSED_DISPUTE_STATUSES = new Set(['won', 'lost', 'warning_closed', 'prevented']);
 const PAGE_SIZE = 100;
 const CUSTOMER_CONCURRENCY = 4;
 const SEND_CONCURRENCY = 8;
@@ -230,7 +230,7 @@ export async function planBackfill(stripe: Stripe, options: PlanOptions): Promis
   const openDisputes: StripeObject[] = [];
   await listAll(stripe.disputes.list({ limit: PAGE_SIZE }), 'dispute', 'disputes', (dispute) => {
     counts.disputes.listed += 1;
-    if (!CLOSED_DISPUTE_STATUSES.has(String(dispute.status))) openDisputes.push(dispute);
+    if (!DISPUTE_CLOSED_STATUSES.has(String(dispute.status))) openDisputes.push(dispute);
   });
   let guestDisputes = 0;
   const chargeOwners = new Map<string, string | null>();

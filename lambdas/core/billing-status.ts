@@ -157,7 +157,13 @@ function invoiceConditions(facts: AppliedFact[]): { blockers: Blocker[]; warning
 // ---------------------------------------------------------------------------------------
 // Disputes
 
-const DISPUTE_CLOSED_STATUSES = new Set(['won', 'lost', 'warning_closed', 'prevented']);
+/** Dispute statuses that close it for good (also what backfill treats as not open). */
+export const DISPUTE_CLOSED_STATUSES: ReadonlySet<string> = new Set([
+  'won',
+  'lost',
+  'warning_closed',
+  'prevented',
+]);
 
 function disputeBlockers(facts: AppliedFact[]): Blocker[] {
   const blockers: Blocker[] = [];

@@ -1,10 +1,6 @@
 // The local pipeline against both emulators: SQS redelivery and dead-lettering, partial
 // batch deletes, the stream-fed notifier, and the status API.
-import {
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-} from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startLocalPipeline, type LocalPipeline } from '../../bin/local/pipeline';
@@ -13,7 +9,13 @@ import { buildEvent, stripeId } from '../../bin/stripe-events';
 import type { FactStore } from '../../lambdas/adapters/fact-store';
 import type { Announcement } from '../../lambdas/notifier/make-notifier';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { eventually, freshQueues, freshTable, uniqueName } from '../support/local-stack';
+import {
+  eventually,
+  freshQueues,
+  freshTable,
+  queueDepth,
+  uniqueName,
+} from '../support/local-stack';
 import { createBillingTable } from '../../bin/local/provision';
 
 const TYPES = ['invoice.payment_failed', 'invoice.paid'];
@@ -26,18 +28,7 @@ const announcements: Announcement[] = [];
 const queueOf = (type: string) => queues.find((q) => q.type === type)!;
 const send = (type: string, messageBody: string) =>
   sqs.send(new SendMessageCommand({ QueueUrl: queueOf(type).queueUrl, MessageBody: messageBody }));
-const depth = async (url: string) => {
-  const got = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: url,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return (
-    Number(got.Attributes?.ApproximateNumberOfMessages ?? 0) +
-    Number(got.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
-};
+const depth = (url: string) => queueDepth(sqs, url);
 
 function api(method: string, path: string, body?: unknown): APIGatewayProxyEventV2 {
   return {

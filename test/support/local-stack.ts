@@ -2,7 +2,7 @@
 // real SDK clients pointed at them. Unique names per call, so test files never collide.
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
 import { LOCAL_AWS } from '../../bin/local/emulators';
 import {
@@ -52,4 +52,18 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** Messages in a queue, visible or in flight. */
+export async function queueDepth(sqs: SQSClient, url: string): Promise<number> {
+  const got = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return (
+    Number(got.Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(got.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
 }

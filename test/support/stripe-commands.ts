@@ -4,7 +4,6 @@
 
 import {
   DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -14,6 +13,7 @@ import { makeStripeClient } from '../../bin/ops/stripe-client';
 import type { QueuePair } from '../../bin/local/provision';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
 import { startFakeStripeApi, type FakeStripeApi } from './fake-stripe-api';
+import { queueDepth } from './local-stack';
 
 export interface Captured {
   out: string[];
@@ -59,19 +59,6 @@ export interface QueuedMessage {
   attributes: Record<string, string | undefined>;
 }
 
-async function depth(sqs: SQSClient, url: string): Promise<number> {
-  const got = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: url,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return (
-    Number(got.Attributes?.ApproximateNumberOfMessages ?? 0) +
-    Number(got.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
-}
-
 /** Receives and deletes every message of every queue. */
 export async function drainQueues(
   sqs: SQSClient,
@@ -81,7 +68,7 @@ export async function drainQueues(
   for (const queue of queues) {
     const deadline = Date.now() + 15_000;
     // Until an empty receive and a zero depth agree: either alone can lag on a busy server.
-    for (let emptyReceives = 0; emptyReceives < 2 || (await depth(sqs, queue.queueUrl)) > 0;) {
+    for (let emptyReceives = 0; emptyReceives < 2 || (await queueDepth(sqs, queue.queueUrl)) > 0;) {
       if (Date.now() > deadline) throw new Error(`could not drain ${queue.queueUrl}`);
       const got = await sqs.send(
         new ReceiveMessageCommand({
