@@ -11,28 +11,14 @@ import { Notifications } from './notifications';
 import { Notifier } from './notifier';
 import { Processing } from './processing';
 import { StripeSecrets } from './secrets';
+import { OUTPUT_KEYS } from './stack-outputs';
 import { Store } from './store';
 
 export interface BillingGateStackProps extends StackProps {
   readonly config: BillingGateConfig;
 }
 
-/**
- * CloudFormation output keys. There is no output per queue: a command finds each type's
- * queue and dead-letter queue by name, QueueUrlPrefix + the type slug (+ `-dlq`), the
- * naming of lambdas/adapters/queue-layout.ts; EnabledEventTypes says which types exist.
- */
-export const OUTPUT_KEYS = {
-  webhookUrl: 'WebhookUrl',
-  apiUrl: 'ApiUrl',
-  tableName: 'TableName',
-  webhookSecretArn: 'WebhookSecretArn',
-  apiKeySecretArn: 'ApiKeySecretArn',
-  topicArn: 'TopicArn',
-  queueUrlPrefix: 'QueueUrlPrefix',
-  enabledEventTypes: 'EnabledEventTypes',
-  dashboardName: 'DashboardName',
-} as const;
+export { OUTPUT_KEYS } from './stack-outputs';
 
 export class BillingGateStack extends Stack {
   readonly store: Store;

@@ -4,6 +4,7 @@
 import { parseEnabledTypes } from '../lambdas/core/registry';
 import { DEFAULT_MAX_RECEIVE_COUNT } from '../lambdas/adapters/queue-layout';
 import { DEFAULTS } from '../lambdas/config';
+import { DEFAULT_STAGE, stackNameFor } from './stack-outputs';
 
 /** The context keys this app reads; `-c <key>=<value>` on the cdk command line. */
 export const CONTEXT_KEYS = {
@@ -56,7 +57,7 @@ export interface BillingGateConfig {
 }
 
 export const CONFIG_DEFAULTS = {
-  stage: 'dev',
+  stage: DEFAULT_STAGE,
   webhookRateLimit: 100,
   webhookBurstLimit: 200,
   maxReceiveCount: DEFAULT_MAX_RECEIVE_COUNT,
@@ -67,9 +68,6 @@ export const CONFIG_DEFAULTS = {
   sweepMinutes: 5,
   signatureToleranceSeconds: DEFAULTS.signatureToleranceSeconds,
 } as const;
-
-/** The stack name the operator commands use by default (bin/ops/target.ts). */
-export const BASE_STACK_NAME = 'StripeBillingGate';
 
 /** Every invalid context value, one line each. */
 export class ContextConfigError extends Error {
@@ -101,7 +99,7 @@ export function loadConfig(read: ContextReader): BillingGateConfig {
   const stripeMode = fields.oneOf(CONTEXT_KEYS.stripeMode, ['live', 'test', 'unset'] as const);
   const config: BillingGateConfig = {
     stage,
-    stackName: stage === CONFIG_DEFAULTS.stage ? BASE_STACK_NAME : `${BASE_STACK_NAME}-${stage}`,
+    stackName: stackNameFor(stage),
     queuePrefix: `sbg-${stage}`,
     stripeMode: stripeMode === undefined || stripeMode === 'unset' ? null : stripeMode,
     webhookRateLimit: fields.number(

@@ -11,24 +11,15 @@ import { deadLetterQueueName, queueName } from '../../lambdas/adapters/queue-lay
 import { HANDLED_TYPES } from '../../lambdas/core/registry';
 import { LOCAL_AWS } from '../local/emulators';
 import { readLocalState, type LocalState } from '../local/state-file';
+import { BASE_STACK_NAME, OUTPUT_KEYS } from '../../lib/stack-outputs';
 
 /** The stack name `npx cdk deploy` uses unless told otherwise (bin/app.ts). */
-export const DEFAULT_STACK_NAME = 'StripeBillingGate';
+export const DEFAULT_STACK_NAME = BASE_STACK_NAME;
 /** Environment variable naming the deployed stack when `--stack` is not given. */
 export const STACK_NAME_ENV = 'BILLING_GATE_STACK';
 
-/** CloudFormation output keys of the stack (lib/billing-gate-stack.ts). */
-export const STACK_OUTPUTS = {
-  webhookUrl: 'WebhookUrl',
-  apiUrl: 'ApiUrl',
-  tableName: 'TableName',
-  queueUrlPrefix: 'QueueUrlPrefix',
-  webhookSecretArn: 'WebhookSecretArn',
-  apiKeySecretArn: 'ApiKeySecretArn',
-  topicArn: 'TopicArn',
-  /** Optional: comma-separated enabled types; without it the queues that exist decide. */
-  enabledEventTypes: 'EnabledEventTypes',
-} as const;
+/** CloudFormation output keys of the stack, as lib/billing-gate-stack.ts publishes them. */
+export const STACK_OUTPUTS = OUTPUT_KEYS;
 
 export interface TargetOptions {
   /** `npm start`'s stack instead of the deployed one. */
