@@ -168,6 +168,8 @@ export async function runOverride(
         expiryWarningDays: warningDays,
         clock: io.now,
         logger: new Logger({ serviceName: 'override', logLevel: 'SILENT' }),
+        // The actor was established above, from the caller's own identity.
+        trustActorHeader: true,
       });
       io.err(
         `${change ? `setting override ${change.mode}` : 'clearing the override'} of ${customerId} ` +

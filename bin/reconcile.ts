@@ -33,7 +33,7 @@ const PAGE_SIZE = 100;
 const CHECK_CONCURRENCY = 16;
 
 /** What reconcile reads in the store: whether (and where) an event was received. */
-export type AppliedLookup = Pick<FactStore, 'hasFact' | 'findOwner' | 'parkedFor'>;
+export type AppliedLookup = Pick<FactStore, 'hasFact' | 'ownerOf' | 'parkedEvent'>;
 
 export interface ReconcilePorts {
   /** The event types the target stack processes (one queue each). */
@@ -92,10 +92,10 @@ export function typeChunks(types: readonly string[], size = MAX_TYPES_PER_REQUES
 export type Verdict = 'applied' | 'parked' | 'no_customer' | 'missing';
 
 /**
- * Where the store would have this event: the customer's fact `CUS#<c>/EVT#<id>`, found
- * with the event's own rule; for disputes and detaches, through the owner an earlier event
- * revealed, or else in the park (`PARK#<key>/EVT#<id>`, already received). A dispute whose
- * charge is unknown to the store is looked up in Stripe, as the processor does.
+ * Where the store would have this event: the customer's fact, found with the event's own
+ * rule; for disputes and detaches, through the owner an earlier event revealed, or else in
+ * the park (already received). A dispute whose charge is unknown to the store is looked up
+ * in Stripe, as the processor does.
  */
 export async function verdictFor(
   event: StripeEvent,
@@ -105,21 +105,21 @@ export async function verdictFor(
   const rule = ruleForType(event.type);
   if (!rule) return 'missing';
   const resolution = rule.resolveCustomer(event);
-  if (resolution.kind === 'none') return 'no_customer';
+  // An owner the gate does not key records by changes no record, as the processor says.
+  if (resolution.kind === 'none' || resolution.kind === 'unsupported') return 'no_customer';
+  const objectId = rule.toFact(event).objectId;
+  const applied = (customerId: string) => store.hasFact(customerId, objectId, event.id);
   if (resolution.kind === 'customer') {
-    return (await store.hasFact(resolution.customerId, event.id)) ? 'applied' : 'missing';
+    return (await applied(resolution.customerId)) ? 'applied' : 'missing';
   }
-  const owner = await store.findOwner(resolution.keys);
-  if (owner && (await store.hasFact(owner, event.id))) return 'applied';
-  for (const key of resolution.keys) {
-    const parked = await store.parkedFor(key);
-    if (parked.some((p) => p.eventId === event.id)) return 'parked';
-  }
+  const owner = await store.ownerOf(resolution.keys);
+  if (owner && (await applied(owner))) return 'applied';
+  if (await store.parkedEvent(event.id)) return 'parked';
   if (owner || !resolution.chargeId) return 'missing';
   const charge = await stripe.charges.retrieve(resolution.chargeId);
   const customer = idOf(charge as unknown as Record<string, unknown>, 'customer');
   if (!customer) return 'no_customer';
-  return (await store.hasFact(customer, event.id)) ? 'applied' : 'missing';
+  return (await applied(customer)) ? 'applied' : 'missing';
 }
 
 // ---------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 
 import { FactStore, type ParkedEvent } from '../lambdas/adapters/fact-store';
 import { expiryWarningDays } from '../lambdas/config';
-import { deriveBillingStatus } from '../lambdas/core/billing-status';
+import { statusFromRecord } from '../lambdas/core/billing-status';
 import { ConfigError } from '../lambdas/core/errors';
 import type { BillingStatus, Condition, HistoryEntry } from '../lambdas/core/facts';
 import { historyOf } from '../lambdas/core/history';
@@ -69,22 +69,25 @@ export interface CustomerReport {
   totalEvents: number;
 }
 
-/** The status API's derivation over one customer's items; null when none exist (404). */
+/** The customer's status item and history; null when no event has named it (404). */
 export async function customerReport(
-  store: Pick<FactStore, 'loadCustomer'>,
+  store: Pick<FactStore, 'readStatus' | 'allFacts' | 'overrides'>,
   customerId: string,
   options: { now: Date; expiryWarningDays: number; limit: number },
 ): Promise<CustomerReport | null> {
-  const record = await store.loadCustomer(customerId);
-  const status = deriveBillingStatus({
+  const stored = await store.readStatus(customerId);
+  if (!stored) return null;
+  const status = statusFromRecord(
     customerId,
-    facts: record.facts,
-    overrides: record.overrides,
-    now: Math.floor(options.now.getTime() / 1000),
-    expiryWarningDays: options.expiryWarningDays,
-  });
-  if (!status) return null;
-  const history = historyOf(record.facts, record.overrides);
+    stored.record,
+    Math.floor(options.now.getTime() / 1000),
+    options.expiryWarningDays,
+  );
+  const [facts, overrides] = await Promise.all([
+    store.allFacts(customerId),
+    store.overrides(customerId),
+  ]);
+  const history = historyOf(facts, overrides);
   const events = options.limit > 0 ? history.slice(-options.limit) : history;
   return { status, events, totalEvents: history.length };
 }

@@ -11,7 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { DLQ_RETENTION_SECONDS, MAX_MESSAGE_BYTES } from '../lambdas/adapters/queue-layout';
-import { customerPk, eventSk, overrideSk } from '../lambdas/adapters/table-layout';
+import { NOTIFIER_FILTER_PATTERN } from '../lambdas/adapters/table-layout';
 import { ENV } from '../lambdas/lambda-env';
 import { GateFunction } from './gate-function';
 import type { Store } from './store';
@@ -66,7 +66,6 @@ export class Notifier extends Construct {
         "This queue is itself the notifier's on-failure destination (a dead-letter queue for stream batches); it has a depth alarm.",
     });
 
-    const prefix = (value: string) => lambda.FilterRule.beginsWith(value) as unknown[];
     fn.addEventSource(
       new DynamoEventSource(props.store.table, {
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,
@@ -76,18 +75,11 @@ export class Notifier extends Construct {
         reportBatchItemFailures: true,
         maxRecordAge: Duration.days(1),
         onFailure: new SqsDlq(this.failureQueue),
-        // Only inserts of a customer's facts (EVT#) and overrides (OVR#) can change
-        // canAllocate; the notifier's own ANN writes and parked events never reach it.
+        // Only status-item writes that changed canAllocate (they carry `flip`) reach it.
         filters: [
-          lambda.FilterCriteria.filter({
-            eventName: lambda.FilterRule.isEqual('INSERT'),
-            dynamodb: {
-              NewImage: {
-                pk: { S: prefix(customerPk('')) },
-                sk: { S: [...prefix(eventSk('')), ...prefix(overrideSk(''))] },
-              },
-            },
-          }),
+          lambda.FilterCriteria.filter(
+            NOTIFIER_FILTER_PATTERN as unknown as Record<string, unknown>,
+          ),
         ],
       }),
     );

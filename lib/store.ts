@@ -39,7 +39,7 @@ export class Store extends Construct {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      stream: dynamodb.StreamViewType.NEW_IMAGE,
+      stream: dynamodb.StreamViewType[TABLE_SCHEMA.streamView],
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });

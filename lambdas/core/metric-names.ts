@@ -14,8 +14,12 @@ export const METRICS = {
   eventDuplicate: 'EventDuplicate',
   eventNoCustomer: 'EventNoCustomer',
   eventParked: 'EventParked',
+  /** Events whose owner this gate cannot key a record by (Accounts v2 customer_account). */
+  eventUnsupported: 'EventUnsupported',
   parkedEvents: 'ParkedEvents',
   oldestParkedAgeSeconds: 'OldestParkedAgeSeconds',
   applyLatencyMs: 'ApplyLatencyMs',
   announcement: 'CanAllocateAnnounced',
+  /** Status items computed with older rules than the running ones (until `npm run rebuild`). */
+  statusItemsBehindRules: 'StatusItemsBehindRules',
 } as const;

@@ -1,9 +1,7 @@
 // Lambda entry of the notifier: announcements go to the SNS topic.
 
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { expiryWarningDays, requiredString } from '../config';
-import { FactStore } from '../adapters/fact-store';
 import { ENV } from '../lambda-env';
 import { makeLogger } from '../observability';
 import { makeNotifierHandler } from './make-notifier';
@@ -12,7 +10,6 @@ const sns = new SNSClient({});
 const topicArn = requiredString(process.env, ENV.topicArn);
 
 export const handler = makeNotifierHandler({
-  store: new FactStore(new DynamoDBClient({}), requiredString(process.env, ENV.tableName)),
   expiryWarningDays: expiryWarningDays(process.env),
   clock: () => new Date(),
   logger: makeLogger('notifier'),

@@ -12,4 +12,5 @@ export const handler = makeStatusApiHandler({
   expiryWarningDays: expiryWarningDays(process.env),
   clock: () => new Date(),
   logger: makeLogger('status-api'),
+  trustActorHeader: false,
 });

@@ -352,7 +352,7 @@ describe('alarms', () => {
 });
 
 describe('table', () => {
-  it('follows TABLE_SCHEMA: pk/sk, byRef KEYS_ONLY and parked ALL, on demand', () => {
+  it('follows TABLE_SCHEMA: pk/sk, parked and rulesVersion KEYS_ONLY, on demand', () => {
     // Assess
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [
@@ -362,20 +362,20 @@ describe('table', () => {
       BillingMode: 'PAY_PER_REQUEST',
       GlobalSecondaryIndexes: [
         {
-          IndexName: 'byRef',
-          KeySchema: [
-            { AttributeName: 'ref', KeyType: 'HASH' },
-            { AttributeName: 'pk', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'KEYS_ONLY' },
-        },
-        {
           IndexName: 'parked',
           KeySchema: [
             { AttributeName: 'parkedList', KeyType: 'HASH' },
             { AttributeName: 'parkedAt', KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+        {
+          IndexName: 'rulesVersion',
+          KeySchema: [
+            { AttributeName: 'rulesVersion', KeyType: 'HASH' },
+            { AttributeName: 'pk', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
         },
       ],
     });
@@ -387,7 +387,7 @@ describe('table', () => {
       Properties: Match.objectLike({
         SSESpecification: { SSEEnabled: true },
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-        StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+        StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
         DeletionProtectionEnabled: true,
       }),
       DeletionPolicy: 'Retain',
@@ -395,7 +395,7 @@ describe('table', () => {
     });
   });
 
-  it("feeds the notifier only inserts of a customer's facts and overrides, with bounded retries", () => {
+  it('feeds the notifier only status-item writes that changed canAllocate, with bounded retries', () => {
     // Assess
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.store.table), 'StreamArn'] },
@@ -404,12 +404,9 @@ describe('table', () => {
         Filters: [
           {
             Pattern: JSON.stringify({
-              eventName: ['INSERT'],
               dynamodb: {
-                NewImage: {
-                  pk: { S: [{ prefix: 'CUS#' }] },
-                  sk: { S: [{ prefix: 'EVT#' }, { prefix: 'OVR#' }] },
-                },
+                Keys: { sk: { S: ['STATUS'] } },
+                NewImage: { flip: { N: [{ exists: true }] } },
               },
             }),
           },

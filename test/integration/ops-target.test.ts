@@ -10,7 +10,7 @@ import { resolveTarget, TargetError } from '../../bin/ops/target';
 import { runRedrive } from '../../bin/redrive';
 import { runStatus } from '../../bin/status';
 import { buildEvent } from '../../bin/stripe-events';
-import { ruleForType } from '../../lambdas/core/rules';
+import { applyEvent } from '../../lambdas/processor/apply-event';
 import { capture } from '../support/stripe-commands';
 import { freshQueues, freshTable } from '../support/local-stack';
 
@@ -139,11 +139,11 @@ describe('commands on a deployed stack', () => {
     // Prepare
     const customer = 'cus_OpsTargetAws1';
     const event = buildEvent('customer.deleted', { customer });
-    await table.store.putFact(
-      customer,
-      ruleForType(event.type)!.toFact(event),
-      '2026-01-01T00:00:00.000Z',
-    );
+    await applyEvent(JSON.stringify(event), event.type, {
+      store: table.store,
+      chargeLookup: null,
+      clock: () => new Date('2026-01-01T00:00:00.000Z'),
+    });
     const out = capture();
 
     // Act
