@@ -110,11 +110,12 @@ export class BillingGate extends Construct {
   readonly statusReaderPolicy: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: BillingGateProps = {}) {
-    super(scope, id);
+    // Validated before anything is added to the tree: invalid props leave no trace.
     const config = loadConfig((key) => {
       const value = (props as Record<string, unknown>)[key];
       return Array.isArray(value) ? value.join(',') : value;
     });
+    super(scope, id);
     this.config = config;
     this.metricsNamespace = metricNamespace(config.stage);
     Tags.of(this).add('project', 'stripe-billing-gate');
