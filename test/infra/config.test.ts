@@ -5,6 +5,7 @@ import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { addBillingGate } from '../../lib/billing-gate-app';
 import { ContextConfigError, editDistance, loadConfig } from '../../lib/config';
+import { stripeMode } from '../../lambdas/config';
 import { HANDLED_TYPES } from '../../lambdas/core/registry';
 
 const from =
@@ -266,5 +267,25 @@ describe('loadConfig', () => {
     // Assess
     expect(build).toThrow(/maxReceiveCount must be a whole number from 1 to 1000, got "lots"/);
     expect(app.node.children).toHaveLength(0);
+  });
+});
+
+describe('STRIPE_MODE for the functions', () => {
+  it('takes live, test and both, with both as the default', () => {
+    // Assess
+    expect(stripeMode({ STRIPE_MODE: 'live' })).toBe('live');
+    expect(stripeMode({ STRIPE_MODE: 'test' })).toBe('test');
+    expect(stripeMode({ STRIPE_MODE: 'both' })).toBeNull();
+    expect(stripeMode({})).toBeNull();
+  });
+
+  it('names the default "both" in its error, as the stack context does', () => {
+    // Act
+    const read = () => stripeMode({ STRIPE_MODE: 'prod' });
+
+    // Assess
+    expect(read).toThrow(
+      'STRIPE_MODE must be "live" or "test" or "both" (the default when unset), got "prod"',
+    );
   });
 });
