@@ -10,12 +10,12 @@ import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { App, type CfnResource } from 'aws-cdk-lib';
 import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { builtinModules } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_AWS } from '../../bin/local/emulators';
@@ -60,6 +60,7 @@ let allEntryFiles: string[];
 let runner: string;
 let secretsManager: Server;
 let secretsEndpoint: string;
+let outdir: string;
 
 /** Synthesizes the app as `npx cdk synth` does (cdk.json context, bundling, cdk-nag). */
 function synthesizeWithBundling(): { stack: BillingGateStack; outdir: string } {
@@ -255,6 +256,7 @@ function sqsEvent(messages: Message[], queueArn: string): SQSEvent {
 beforeAll(async () => {
   const synthesized = synthesizeWithBundling();
   stack = synthesized.stack;
+  outdir = synthesized.outdir;
   const gate = stack.gate;
   const cfn = (c: IConstruct) => c.node.defaultChild as CfnResource;
   built = {
@@ -273,6 +275,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise((resolve) => secretsManager?.close(resolve));
+  for (const dir of [outdir, runner && dirname(runner)]) {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe('the built functions', () => {
