@@ -22,7 +22,16 @@ export const OUTPUT_KEYS = {
   tableName: 'TableName',
   webhookSecretArn: 'WebhookSecretArn',
   apiKeySecretArn: 'ApiKeySecretArn',
-  topicArn: 'TopicArn',
+  /** Alarms (people). */
+  alertsTopicArn: 'AlertsTopicArn',
+  /** canAllocate changes (integrations). */
+  announcementsTopicArn: 'AnnouncementsTopicArn',
+  /** Managed policy: invoke the read routes. */
+  apiReadPolicyArn: 'ApiReadPolicyArn',
+  /** Managed policy: invoke the override routes. */
+  apiOverridePolicyArn: 'ApiOverridePolicyArn',
+  /** Managed policy: GetItem of status items only. */
+  statusReaderPolicyArn: 'StatusReaderPolicyArn',
   queueUrlPrefix: 'QueueUrlPrefix',
   enabledEventTypes: 'EnabledEventTypes',
   dashboardName: 'DashboardName',

@@ -55,6 +55,7 @@ export interface Target {
   readonly secretsManager?: SecretsManagerClient;
   readonly webhookSecretArn?: string;
   readonly apiKeySecretArn?: string;
+  /** The announcements topic (canAllocate changes), from the AnnouncementsTopicArn output. */
   readonly topicArn?: string;
   /** Local only: what `npm start` recorded (e.g. whether it uses the default secret). */
   readonly local?: LocalState;
@@ -176,7 +177,7 @@ async function awsTarget(
   const secretsManager = new SecretsManagerClient({ region });
   const webhookSecretArn = outputs.get(STACK_OUTPUTS.webhookSecretArn);
   const apiKeySecretArn = outputs.get(STACK_OUTPUTS.apiKeySecretArn);
-  const topicArn = outputs.get(STACK_OUTPUTS.topicArn);
+  const topicArn = outputs.get(STACK_OUTPUTS.announcementsTopicArn);
   return {
     kind: 'aws',
     region,
