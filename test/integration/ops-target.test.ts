@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { queueUrlPrefixOf } from '../../bin/local/provision';
 import { resolveTarget, TargetError } from '../../bin/ops/target';
-import { runRedrive } from '../../bin/redrive';
-import { runStatus } from '../../bin/status';
+import { run as runRedrive } from '../../bin/redrive';
+import { run as runStatus } from '../../bin/status';
 import { buildEvent } from '../../bin/stripe-events';
 import { ruleForType } from '../../lambdas/core/rules';
 import { capture } from '../support/stripe-commands';
@@ -147,7 +147,7 @@ describe('commands on a deployed stack', () => {
     const out = capture();
 
     // Act
-    const code = await runStatus([customer, '--json', '--stack', STACK], { io: out.io });
+    const code = await runStatus([customer, '--json', '--stack', STACK], out.io);
 
     // Assess
     expect(code).toBe(0);
@@ -158,7 +158,7 @@ describe('commands on a deployed stack', () => {
   it('redrive --all --dry-run counts every DLQ of the stack', async () => {
     const out = capture();
 
-    const code = await runRedrive(['--all', '--dry-run', '--stack', STACK], { io: out.io });
+    const code = await runRedrive(['--all', '--dry-run', '--stack', STACK], out.io);
 
     expect(code).toBe(0);
     expect(out.out.at(-1)).toBe(
