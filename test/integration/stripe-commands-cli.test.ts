@@ -109,9 +109,9 @@ describe.each(commands)('npm run $name', ({ name, command }) => {
     const targetSection = (text: string) =>
       text.slice(text.indexOf('\nTarget ('), text.indexOf('-h, --help'));
     expect(targetSection(help)).toBe(targetSection(commands[0]!.command.help()));
-    expect(help).toMatch(/^  --local +act on the stack `npm start` is running/m);
-    expect(help).toMatch(/^  --stack <name> +/m);
-    expect(help).toMatch(/^  --region <region> +/m);
+    expect(help).toMatch(/^ {2}--local +act on the stack `npm start` is running/m);
+    expect(help).toMatch(/^ {2}--stack <name> +/m);
+    expect(help).toMatch(/^ {2}--region <region> +/m);
     for (const line of help.split('\n').filter((l) => l.includes(`npm run ${name} -- `))) {
       if (/^(Usage:| {7})/.test(line)) {
         expect(line.endsWith('[--local | --stack <name> [--region <region>]]')).toBe(true);
@@ -121,7 +121,7 @@ describe.each(commands)('npm run $name', ({ name, command }) => {
 
   it('lists the three exit codes and says what each means', () => {
     expect(help).toMatch(
-      /^Exit codes:\n  0 +done\n  1 +\S[^]*?\n  2 +bad arguments: nothing was done$/m,
+      /^Exit codes:\n {2}0 +done\n {2}1 +\S[^]*?\n {2}2 +bad arguments: nothing was done$/m,
     );
   });
 
@@ -135,7 +135,9 @@ describe.each(commands)('npm run $name', ({ name, command }) => {
       throw new Error('must not connect');
     };
 
-    const code = await command.run(['--no-such-option'], { ...out.io, connect });
+    const deps = { ...out.io, connect };
+
+    const code = await command.run(['--no-such-option'], deps);
 
     expect(code).toBe(2);
     expect(out.err[0]).toMatch(new RegExp(`^${escape(name)}: Unknown option '--no-such-option'`));
