@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Server } from 'node:http';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { createSqsServer } from 'local-aws-sqs';
+import { LOCAL_AWS } from './local-aws';
 
 export interface Emulators {
   readonly dynamoEndpoint: string;
@@ -21,10 +22,7 @@ export interface Emulators {
 }
 
 /** Credentials and region the SDK clients use against the emulators. */
-export const LOCAL_AWS = {
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-} as const;
+export { LOCAL_AWS };
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

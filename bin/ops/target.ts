@@ -9,7 +9,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { deadLetterQueueName, queueName } from '../../lambdas/adapters/queue-layout';
 import { HANDLED_TYPES } from '../../lambdas/core/registry';
-import { LOCAL_AWS } from '../local/emulators';
+import { LOCAL_AWS } from '../local/local-aws';
 import { readLocalState, type LocalState } from '../local/state-file';
 import { BASE_STACK_NAME, OUTPUT_KEYS } from '../../lib/stack-outputs';
 
