@@ -241,7 +241,6 @@ export const command = defineCommand<RegisterDeps>({
     },
     mode: {
       type: 'choice',
-      value: 'mode',
       choices: ['live', 'test'],
       description: 'refuse to run unless STRIPE_API_KEY is of this mode',
     },

@@ -50,7 +50,7 @@ export interface OptionDef {
    * `choice`: one of `choices`.
    */
   readonly type: 'boolean' | 'string' | 'integer' | 'choice';
-  /** How the value reads in the help text: `--limit <n>`. Required unless boolean. */
+  /** How the value reads in the help text: `--limit <n>`. Required for string and integer. */
   readonly value?: string;
   readonly description: string;
   /** Used when the option is absent (never for booleans), and shown in the help. */
@@ -179,9 +179,15 @@ export function wrap(text: string, width: number): string[] {
   return lines;
 }
 
+/** How an option reads: `--json`, `--limit <n>`, `--mode live|test`. */
+function optionUsage(name: string, option: OptionDef): string {
+  if (option.type === 'boolean') return `--${name}`;
+  if (option.type === 'choice') return `--${name} ${(option.choices ?? []).join('|')}`;
+  return `--${name} <${option.value}>`;
+}
+
 function optionLabel(name: string, option: OptionDef): string {
-  const short = option.short ? `-${option.short}, ` : '';
-  return `${short}--${name}${option.type === 'boolean' ? '' : ` <${option.value}>`}`;
+  return `${option.short ? `-${option.short}, ` : ''}${optionUsage(name, option)}`;
 }
 
 /** `  --limit <n>         how many ...`, the text wrapped under its column. */
@@ -194,8 +200,6 @@ function described(label: string, text: string): string {
 
 function optionLine(name: string, option: OptionDef): string {
   const extras: string[] = [];
-  if (option.type === 'choice' && option.choices)
-    extras.push(`one of ${option.choices.join(', ')}`);
   if (option.default !== undefined) extras.push(`default: ${option.default}`);
   const tail = extras.length > 0 ? ` (${extras.join('; ')})` : '';
   return described(`  ${optionLabel(name, option)}`, option.description + tail);
@@ -212,7 +216,7 @@ function renderForm(def: CommandDef<unknown>, form: UsageForm): string {
         if (positional) return `<${positional.value}>`;
         const option = def.options[name];
         if (!option) throw new Error(`${def.name}: usage names "${name}", which is not defined`);
-        return option.type === 'boolean' ? `--${name}` : `--${name} <${option.value}>`;
+        return optionUsage(name, option);
       });
       const joined = parts.join(parts.some((p) => p.includes(' ')) ? ' | ' : '|');
       return optional ? `[${joined}]` : joined;
@@ -399,7 +403,7 @@ function checkDefinition(def: CommandDef<unknown>): void {
     if (name in TARGET_OPTIONS || name === 'help') {
       throw new Error(`${def.name}: --${name} is a common option`);
     }
-    if (option.type !== 'boolean' && !option.value) {
+    if ((option.type === 'string' || option.type === 'integer') && !option.value) {
       throw new Error(`${def.name}: --${name} needs a value placeholder`);
     }
     if (option.type === 'choice' && !option.choices?.length) {

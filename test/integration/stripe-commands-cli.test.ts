@@ -94,7 +94,12 @@ describe.each(commands)('npm run $name', ({ name, command }) => {
       );
     }
     for (const [option, spec] of Object.entries(def.options)) {
-      const label = spec.type === 'boolean' ? `--${option}` : `--${option} <${spec.value}>`;
+      const label =
+        spec.type === 'boolean'
+          ? `--${option}`
+          : spec.type === 'choice'
+            ? `--${option} ${spec.choices!.join('|')}`
+            : `--${option} <${spec.value}>`;
       expect(help).toMatch(
         new RegExp(`^  ${escape(label)}\\s+${escape(firstWords(spec.description))}`, 'm'),
       );
@@ -162,6 +167,31 @@ describe('the operator commands as a set', () => {
       .sort();
 
     expect(run).toEqual([...OPERATOR_COMMANDS].sort());
+  });
+});
+
+describe('typed options', () => {
+  const byName = (name: string) => commands.find((c) => c.name === name)!.command;
+
+  it('an integer option refuses a word, with exit 2', async () => {
+    const out = capture();
+
+    const code = await byName('status').run(['cus_Typed1', '--limit', 'many', '--local'], out.io);
+
+    expect(code).toBe(2);
+    expect(out.err[0]).toBe('status: --limit must be a whole number from 0, got "many"');
+  });
+
+  it('a choice option refuses a value outside its choices, with exit 2', async () => {
+    const out = capture();
+
+    const code = await byName('register-endpoint').run(
+      ['--url', 'https://x.example/webhook', '--mode', 'prod'],
+      { ...out.io, env: { STRIPE_API_KEY: 'sk_test_typed' } },
+    );
+
+    expect(code).toBe(2);
+    expect(out.err[0]).toBe('register-endpoint: --mode must be "live" or "test", got "prod"');
   });
 });
 
