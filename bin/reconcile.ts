@@ -8,26 +8,19 @@ import { HANDLED_TYPES } from '../lambdas/core/registry';
 import { ruleForType } from '../lambdas/core/rules';
 import { idOf, stripeEventProblem, type StripeEvent } from '../lambdas/core/stripe-event';
 import { forEachConcurrently, type EventSender } from './ops/enqueue';
+import { defineCommand, EXIT_OK, runIfEntryPoint, UsageError } from './ops/command';
+import { explainStripeError } from './ops/stripe-client';
 import {
-  EXIT_OK,
-  parseCommand,
-  runCommand,
-  runIfEntryPoint,
-  TARGET_HELP,
-  UsageError,
-  type CommandSpec,
-} from './ops/args';
-import {
-  commandIo,
   connectStack,
-  explainingStripeErrors,
+  STRIPE_ENVIRONMENT,
   stripeFor,
   type StripeCommandDeps,
 } from './ops/stripe-command';
+import { renderTable } from './ops/table';
 
-/** The Events API keeps 30 days of events (CONTRACT section 6). */
+/** Stripe's Events API keeps 30 days of events. */
 export const EVENTS_RETENTION_DAYS = 30;
-/** The Events API's cap on the `types` filter (CONTRACT section 6). */
+/** The Events API's cap on the `types` filter: at most 20 types per request. */
 export const MAX_TYPES_PER_REQUEST = 20;
 const PAGE_SIZE = 100;
 const CHECK_CONCURRENCY = 16;
@@ -222,71 +215,73 @@ function summary(result: ReconcileResult, dryRun: boolean): string[] {
   ];
   const rows = [...result.byType].filter(([, c]) => c.found > 0);
   if (rows.length > 0) {
-    const width = Math.max(...rows.map(([t]) => t.length), 10);
     lines.push(
-      `${'type'.padEnd(width)}  found  applied  parked  no-customer  ${dryRun ? 'to-queue' : 'queued'}`,
+      ...renderTable(
+        ['type', 'found', 'applied', 'parked', 'no-customer', dryRun ? 'to-queue' : 'queued'],
+        rows.map(([type, c]) =>
+          [type, c.found, c.applied, c.parked, c.noCustomer, c.queued].map(String),
+        ),
+        { align: ['left', 'right', 'right', 'right', 'right', 'right'] },
+      ),
     );
-    for (const [type, c] of rows) {
-      const cells = [c.found, c.applied, c.parked, c.noCustomer, c.queued];
-      const widths = [5, 7, 6, 11, dryRun ? 8 : 6];
-      lines.push(
-        `${type.padEnd(width)}  ${cells.map((n, i) => String(n).padStart(widths[i]!)).join('  ')}`,
-      );
-    }
   }
   return lines;
 }
 
-export const HELP = [
-  'usage: npm run reconcile -- --since <ISO time | duration> [--dry-run] [target]',
-  '',
-  'Lists the Stripe events of the handled and enabled types created since then (Stripe keeps',
-  '30 days) and queues, straight to the processors, every one the store never applied.',
-  '',
-  '  --since <when>      2026-05-01T00:00:00Z, or back from now: 90m, 6h, 3d, 1w (at most 30d)',
-  '  --dry-run           list what would be queued; queue nothing',
-  '',
-  TARGET_HELP,
-  '',
-  'Needs STRIPE_API_KEY (STRIPE_API_BASE points it at another host).',
-].join('\n');
-
-const SPEC: CommandSpec = {
+export const command = defineCommand<ReconcileDeps>({
   name: 'reconcile',
-  help: HELP,
-  options: { since: { type: 'string' }, 'dry-run': { type: 'boolean' } },
-};
+  summary:
+    'Lists the Stripe events of the handled and enabled types created since then and ' +
+    'queues, straight to the processors, every one that was never applied. Reports found, ' +
+    'already applied and queued events per type.',
+  description: [
+    'Stripe keeps 30 days of events; older state is what `npm run backfill` brings in.',
+  ],
+  options: {
+    since: {
+      type: 'string',
+      value: 'when',
+      description:
+        'an ISO 8601 time (2026-05-01T00:00:00Z) or a duration back from now: 90m, 6h, 3d, 1w (at most 30 days)',
+    },
+    'dry-run': { type: 'boolean', description: 'list what would be queued; queue nothing' },
+  },
+  usage: [['since', '[dry-run]']],
+  environment: STRIPE_ENVIRONMENT,
+  failure: 'Stripe or the stack could not be read, or an event could not be queued',
+  explainError: explainStripeError,
+  examples: [
+    { args: '--since 3d', note: 'after an outage: queue what the deployed stack missed' },
+    { args: '--since 1h --dry-run --local', note: 'what `npm start` missed in the last hour' },
+  ],
+  async run({ args, target, io, deps }) {
+    const sinceArg = args.string('since');
+    if (sinceArg === undefined) throw new UsageError('--since is required');
+    const since = parseSince(sinceArg, io.now());
+    const dryRun = args.flag('dry-run');
+    const stripe = stripeFor(deps, io);
+    const ports = await (deps.connect ?? connectStack)(target);
+    try {
+      const types = HANDLED_TYPES.filter((t) => ports.enabledTypes.includes(t));
+      const chunks = typeChunks(types);
+      io.err(
+        `reconcile: events since ${new Date(since * 1000).toISOString()} of ${types.length} handled types (${chunks.length} listing${chunks.length === 1 ? '' : 's'} of at most ${MAX_TYPES_PER_REQUEST} types)${dryRun ? '; dry run: nothing will be queued' : ''}`,
+      );
+      const result = await reconcile(stripe, ports, {
+        since,
+        dryRun,
+        types,
+        progress: (line) => io.err(line),
+      });
+      if (dryRun) for (const id of result.queuedIds) io.out(`would queue ${id}`);
+      for (const line of summary(result, dryRun)) io.out(line);
+      return EXIT_OK;
+    } finally {
+      await ports.close();
+    }
+  },
+});
 
-export async function run(argv: readonly string[], deps: ReconcileDeps = {}): Promise<number> {
-  const io = commandIo(deps);
-  return runCommand(SPEC, io, () =>
-    explainingStripeErrors(async () => {
-      const args = parseCommand(argv, SPEC);
-      if (typeof args.values.since !== 'string') throw new UsageError('--since is required');
-      const since = parseSince(args.values.since, io.now());
-      const dryRun = args.values['dry-run'] === true;
-      const stripe = stripeFor(deps, io);
-      const ports = await (deps.connect ?? connectStack)(args.target);
-      try {
-        const types = HANDLED_TYPES.filter((t) => ports.enabledTypes.includes(t));
-        const chunks = typeChunks(types);
-        io.err(
-          `reconcile: events since ${new Date(since * 1000).toISOString()} of ${types.length} handled types (${chunks.length} listing${chunks.length === 1 ? '' : 's'} of at most ${MAX_TYPES_PER_REQUEST} types)${dryRun ? '; dry run: nothing will be queued' : ''}`,
-        );
-        const result = await reconcile(stripe, ports, {
-          since,
-          dryRun,
-          types,
-          progress: (line) => io.err(line),
-        });
-        if (dryRun) for (const id of result.queuedIds) io.out(`would queue ${id}`);
-        for (const line of summary(result, dryRun)) io.out(line);
-        return EXIT_OK;
-      } finally {
-        await ports.close();
-      }
-    }),
-  );
-}
+export const run = command.run;
 
-runIfEntryPoint(import.meta.url, (argv) => run(argv));
+runIfEntryPoint(import.meta.url, command);

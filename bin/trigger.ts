@@ -5,52 +5,19 @@ import { DEFAULTS, parseWebhookSecrets } from '../lambdas/config';
 import { REGISTRY, registryEntry } from '../lambdas/core/registry';
 import {
   customerIdArg,
+  defineCommand,
   EXIT_FAILURE,
   EXIT_OK,
-  parseCommand,
-  processIo,
-  renderTable,
-  runCommand,
   runIfEntryPoint,
-  TARGET_HELP,
   UsageError,
+  type CommandDeps,
   type CommandIo,
-  type CommandSpec,
-} from './ops/args';
+} from './ops/command';
+import { renderTable } from './ops/table';
 import { resolveTarget, TargetError, type Target, type TargetOptions } from './ops/target';
 // bin/stripe-events (and with it the `stripe` package) is loaded only to send an event.
 
-export const TRIGGER: CommandSpec = {
-  name: 'trigger',
-  help: [
-    'Usage: npm run trigger -- <event type> [--customer cus_...] [--url <webhook url>] [--local]',
-    '       npm run trigger -- --list',
-    '',
-    "Sends one realistic Stripe event of that type, built from Stripe's published fixture",
-    'objects and signed like Stripe signs it, to the webhook; prints the HTTP answer.',
-    'Exits 0 on a 2xx answer, 1 otherwise, 2 for bad arguments.',
-    '',
-    '  --list              the handled event types',
-    "  --customer <id>     the customer the object belongs to (default: the fixtures' customer);",
-    '                      disputes name no customer (it is found through their charge)',
-    "  --url <url>         where to post (default: the target stack's webhook URL)",
-    '',
-    'Signing secret: STRIPE_WEBHOOK_SECRET (the first one when several are listed); else,',
-    "for --local, the development secret `npm start` prints; else, for AWS, the stack's",
-    'webhook secret in Secrets Manager.',
-    '',
-    TARGET_HELP,
-  ].join('\n'),
-  options: {
-    list: { type: 'boolean' },
-    customer: { type: 'string' },
-    url: { type: 'string' },
-  },
-  maxPositionals: 1,
-};
-
-export interface TriggerDeps {
-  io?: Partial<CommandIo>;
+export interface TriggerDeps extends CommandDeps {
   connect?: (options: TargetOptions) => Promise<Target>;
   fetch?: typeof fetch;
 }
@@ -123,16 +90,52 @@ async function signingSecret(
   throw new UsageError('set STRIPE_WEBHOOK_SECRET to the signing secret of the endpoint at --url');
 }
 
-export async function runTrigger(argv: readonly string[], deps: TriggerDeps = {}): Promise<number> {
-  const io = { ...processIo(), ...deps.io };
-  return runCommand(TRIGGER, io, async () => {
-    const { values, positionals, target: targetOptions } = parseCommand(argv, TRIGGER);
-    if (values.list === true) {
-      if (positionals.length > 0) throw new UsageError('--list takes no event type');
+export const command = defineCommand<TriggerDeps>({
+  name: 'trigger',
+  summary:
+    "Sends one realistic Stripe event of that type, built from Stripe's published fixture " +
+    'objects and signed the way Stripe signs it, to the webhook, and prints the HTTP answer.',
+  description: [
+    "Signing secret: STRIPE_WEBHOOK_SECRET (the first one when several are listed); else, with --local, the development secret `npm start` prints; else the deployed stack's webhook secret in Secrets Manager.",
+  ],
+  positionals: {
+    type: { value: 'event type', description: 'a handled event type (see --list)' },
+  },
+  options: {
+    list: { type: 'boolean', description: 'list the handled event types and exit' },
+    customer: {
+      type: 'string',
+      value: 'cus_...',
+      description:
+        "the customer the object belongs to (default: the fixtures' customer); disputes " +
+        'name no customer (it is found through their charge)',
+    },
+    url: {
+      type: 'string',
+      value: 'webhook url',
+      description: "where to post (default: the target stack's webhook URL)",
+    },
+  },
+  usage: [['type', '[customer]', '[url]'], ['list']],
+  environment: [
+    { name: 'STRIPE_WEBHOOK_SECRET', description: 'the signing secret of the endpoint at --url' },
+  ],
+  failure: 'the webhook answered something other than 2xx, or could not be reached',
+  examples: [
+    {
+      args: 'invoice.payment_failed --customer cus_123 --local',
+      note: "a failed invoice payment for cus_123, sent to `npm start`'s webhook",
+    },
+    { args: 'customer.created --customer cus_123 --local', note: 'cus_123 is created' },
+    { args: '--list', note: 'the handled event types' },
+  ],
+  async run({ args, target: targetOptions, io, deps }) {
+    if (args.flag('list')) {
+      if (args.positionals.length > 0) throw new UsageError('--list takes no event type');
       listLines().forEach((l) => io.out(l));
       return EXIT_OK;
     }
-    const type = positionals[0];
+    const type = args.positional('type');
     if (type === undefined) {
       throw new UsageError('an event type is required (npm run trigger -- --list shows them)');
     }
@@ -141,11 +144,11 @@ export async function runTrigger(argv: readonly string[], deps: TriggerDeps = {}
         `unknown event type "${type}": \`npm run trigger -- --list\` shows the handled types`,
       );
     }
+    const customerArg = args.string('customer');
     const customer =
-      typeof values.customer === 'string'
-        ? customerIdArg(values.customer, '--customer')
-        : undefined;
-    const explicitUrl = typeof values.url === 'string' ? checkUrl(values.url) : undefined;
+      customerArg === undefined ? undefined : customerIdArg(customerArg, '--customer');
+    const urlArg = args.string('url');
+    const explicitUrl = urlArg === undefined ? undefined : checkUrl(urlArg);
 
     // With --url and no --local nothing about the stack is needed but the secret from env.
     const needsTarget =
@@ -210,7 +213,9 @@ export async function runTrigger(argv: readonly string[], deps: TriggerDeps = {}
     } finally {
       target?.close();
     }
-  });
-}
+  },
+});
 
-runIfEntryPoint(import.meta.url, runTrigger);
+export const run = command.run;
+
+runIfEntryPoint(import.meta.url, command);
