@@ -1,6 +1,7 @@
 // Rebuilding status items from the facts against DynamoDB Local: a stale or old-rules item
 // is recomputed and marked with the running rules version, a dry run writes nothing, an item
-// that is up to date is left alone, and events applied during a rebuild are never lost.
+// that is up to date is left alone, and events applied during a rebuild are never lost
+// (docs/behaviour.md#status-at-constant-cost).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../bin/rebuild';
 import type { Target } from '../../bin/ops/target';

@@ -1,6 +1,7 @@
 // The status API against DynamoDB Local: the status read is one GetItem of the customer's
 // status item, the history pages (limit, cursor, order, Link) without changing its body or
-// default order, and in AWS the acting operator comes only from the IAM identity.
+// default order (docs/behaviour.md#history-pages), and in AWS the acting operator comes only
+// from the IAM identity.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { beforeAll, describe, expect, inject, it } from 'vitest';

@@ -1,3 +1,5 @@
+// The status record as a whole: canAllocate, overrides, sorting, the record's own fields
+// (docs/behaviour.md#the-billing-status).
 import { describe, expect, it } from 'vitest';
 import { buildEvent } from '../../bin/stripe-events';
 import { deriveBillingStatus } from '../../lambdas/core/billing-status';
