@@ -7,6 +7,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BillingGateError } from '../../lambdas/core/errors';
+import { CUSTOMER_ID } from '../../lambdas/core/stripe-event';
 import './quiet-sdk';
 import { TargetError, type TargetOptions } from './target';
 
@@ -466,8 +467,6 @@ export function runIfEntryPoint(moduleUrl: string, command: Command<object>): vo
 
 // ---------------------------------------------------------------------------------------
 // Shared argument checks
-
-export const CUSTOMER_ID = /^cus_[A-Za-z0-9]+$/;
 
 /** A customer id argument, or a usage error naming what is expected. */
 export function customerIdArg(value: string | undefined, what = 'a customer id'): string {

@@ -17,6 +17,9 @@ export interface StripeEvent {
   };
 }
 
+/** A Stripe customer id as the routes, commands and client accept it: `cus_` + letters and digits. */
+export const CUSTOMER_ID = /^cus_[A-Za-z0-9]+$/;
+
 /** Prefix of the synthetic events `npm run backfill` queues (docs/behaviour.md#backfill). */
 export const BACKFILL_ID_PREFIX = 'bf_';
 

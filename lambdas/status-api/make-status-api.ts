@@ -10,6 +10,7 @@ import { BadRequestError } from '../core/errors';
 import type { OverrideMode, OverrideRecord } from '../core/facts';
 import { HistoryQueryError, historyOf, pageOf, parseHistoryQuery } from '../core/history';
 import type { StatusRecord } from '../core/status-record';
+import { CUSTOMER_ID } from '../core/stripe-event';
 import type { Logger } from '../observability';
 
 export interface StatusApiDeps {
@@ -24,7 +25,6 @@ export interface StatusApiDeps {
   trustActorHeader: boolean;
 }
 
-const CUSTOMER_ID = /^cus_[A-Za-z0-9]+$/;
 const ROUTE = /\/customers\/([^/]+)\/(billing-status|events|override)\/?$/;
 const MAX_REASON = 500;
 

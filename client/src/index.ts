@@ -1,0 +1,23 @@
+// stripe-billing-gate-client: may this customer allocate more resources? One GetItem of the
+// customer's billing-status item per check, decoded and derived by the same code as the
+// billing gate's status API.
+
+export {
+  createBillingGate,
+  GateTimeoutError,
+  type BillingGate,
+  type BillingGateLogger,
+  type BillingGateOptions,
+  type GateCheck,
+  type GatePolicy,
+} from './billing-gate';
+export { STATUS_ITEM_FORMAT, UnknownStatusFormatError } from '../../lambdas/adapters/status-item';
+export type {
+  BillingStatus,
+  BlockerReason,
+  Condition,
+  OverrideMode,
+  PaymentMethodStatus,
+  PaymentMethodView,
+  WarningReason,
+} from '../../lambdas/core/facts';
