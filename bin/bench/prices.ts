@@ -1,0 +1,45 @@
+// AWS list prices the cost sections use: us-east-1, on-demand, past every free tier, as
+// published on each service's pricing page (API Gateway, Lambda, SQS, DynamoDB, CloudWatch,
+// SNS, EventBridge, KMS). Re-read the pages and update the date when a price changes.
+
+export const PRICES = {
+  /** When the figures below were read from the pricing pages. */
+  asOf: '2026-11',
+  region: 'us-east-1',
+  /** HTTP API, first 300 million requests a month; metered in 512 KB increments. */
+  httpApiPerMillion: 1.0,
+  /** Lambda requests. */
+  lambdaRequestsPerMillion: 0.2,
+  /** Lambda duration on arm64 (first tier), per GB-second; billed per 1 ms. */
+  lambdaArmPerGbSecond: 0.0000133334,
+  /** SQS standard queue requests, 64 KB chunks (SendMessage, ReceiveMessage, DeleteMessageBatch). */
+  sqsRequestsPerMillion: 0.4,
+  /** DynamoDB on-demand: per million write request units (1 KB each). */
+  dynamoWritePerMillion: 0.625,
+  /** DynamoDB on-demand: per million read request units (4 KB strongly consistent, 8 KB eventually). */
+  dynamoReadPerMillion: 0.125,
+  /** CloudWatch Logs ingestion (standard class), per GB. */
+  logsIngestPerGb: 0.5,
+  /** SNS standard topic publishes, 64 KB chunks. */
+  snsPublishPerMillion: 0.5,
+  /** KMS requests (an encrypted topic's publish may call GenerateDataKey). */
+  kmsPerMillionRequests: 3.0,
+  /** EventBridge partner events, 64 KB chunks; a rule's delivery to SQS in the account is free. */
+  eventBridgePartnerPerMillion: 1.0,
+} as const;
+
+/** The functions' memory (GateFunction's default) in GB. */
+export const FUNCTION_GB = 256 / 1024;
+
+/** Dollars per million invocations for `billedMs` of duration at FUNCTION_GB on arm64. */
+export const lambdaDurationPerMillion = (billedMs: number) =>
+  (billedMs / 1000) * FUNCTION_GB * PRICES.lambdaArmPerGbSecond * 1e6;
+
+/** Dollars per million of `bytes` of log ingestion (GB read as 10^9 bytes, the higher reading). */
+export const logsPerMillion = (bytes: number) => ((bytes * 1e6) / 1e9) * PRICES.logsIngestPerGb;
+
+/**
+ * CloudWatch Logs counts each log event's message plus 26 bytes (PutLogEvents' own size
+ * rule); the bench adds the same to every line it measures.
+ */
+export const LOG_EVENT_OVERHEAD_BYTES = 26;
