@@ -482,17 +482,43 @@ export class FactStore {
   }
 
   /**
-   * Records `customerId` as the owner of `key` unless another owner came first, and returns
-   * the owner and the events waiting for it. Written once per object: a read finds most keys
-   * already known.
+   * Records `customerId` as the owner of each of `keys` unless another owner came first, and
+   * returns, per key, the owner and the events waiting for it. Written once per object: one
+   * read finds most keys already known.
    */
-  async revealOwner(
+  async revealOwners(
+    keys: readonly string[],
+    customerId: string,
+  ): Promise<{ key: string; owner: string; waiting: string[] }[]> {
+    if (keys.length === 0) return [];
+    const got = await this.ddb.send(
+      new BatchGetItemCommand({
+        RequestItems: { [this.tableName]: { Keys: keys.map((k) => keyOf(ownerKey(k))) } },
+      }),
+    );
+    const known = new Map((got.Responses?.[this.tableName] ?? []).map((i) => [readS(i, 'pk'), i]));
+    const revealed = [];
+    for (const key of keys) {
+      const item = known.get(ownerKey(key).pk);
+      const owner = item ? readS(item, 'owner') : null;
+      // An unread key (throttled) or one without an owner goes through the atomic update.
+      revealed.push(
+        owner
+          ? { key, owner, waiting: item?.waiting?.SS ?? [] }
+          : { key, ...(await this.recordOwner(key, customerId)) },
+      );
+    }
+    return revealed;
+  }
+
+  /**
+   * Sets the owner of `key` if it has none, in the same atomic update that reads the events
+   * waiting for it: an event parked before is seen here, one parked after sees the owner.
+   */
+  private async recordOwner(
     key: string,
     customerId: string,
   ): Promise<{ owner: string; waiting: string[] }> {
-    const known = await this.getItem(ownerKey(key), undefined, false);
-    const owner = known ? readS(known, 'owner') : null;
-    if (owner) return { owner, waiting: known?.waiting?.SS ?? [] };
     try {
       const set = await this.ddb.send(
         new UpdateItemCommand({

@@ -99,6 +99,12 @@ export interface KindRule {
    * fact's meaning in its own kind's rule.
    */
   fold(facts: readonly AppliedFact[], meaningOf: MeaningOf): Entry | null;
+  /**
+   * Whether this fact can change its object's entry. When it cannot (a charge of a
+   * PaymentIntent: its PaymentIntent's events decide), applying it reads no other fact of its
+   * object. @default always
+   */
+  changesEntry?(fact: Fact): boolean;
   customerEffect(fact: Fact): CustomerEffect;
 }
 

@@ -87,14 +87,16 @@ function settle(
 }
 
 /**
- * Folds facts of one object into the record: `facts` are all the object's facts (or, for a
- * kind whose facts act on the customer only, at least the one being applied). The object's
- * entry is recomputed from them; customer-level values merge each fact.
+ * Folds facts of one object into the record: `facts` are all the object's facts, and the
+ * object's entry is recomputed from them; customer-level values merge each fact. With
+ * `refold` false (a fact that cannot change its entry, see refoldsEntry), `facts` may be just
+ * the fact being applied and the entry is left as it is.
  */
 export function applyObjectFacts(
   record: StatusRecord,
   objectId: string,
   facts: readonly AppliedFact[],
+  { refold = true }: { refold?: boolean } = {},
 ): StatusRecord {
   let { latestSuccess, deleted, lastStripe, lastCommit } = record;
   for (const f of facts) {
@@ -106,10 +108,10 @@ export function applyObjectFacts(
   }
 
   const entries = new Map(record.entries);
+  const byKind = new Map<EntryKind, AppliedFact[]>();
   // Stripe ids never collide across kinds, but nothing here relies on it: each entry kind
   // present among the facts is folded on its own.
-  const byKind = new Map<EntryKind, AppliedFact[]>();
-  for (const f of facts) {
+  for (const f of refold ? facts : []) {
     const kind = entryKindOf(f);
     if (kind === null) continue;
     const list = byKind.get(kind);

@@ -8,7 +8,7 @@ import type { FactStore, ParkedEvent } from '../adapters/fact-store';
 import type { KindRule } from '../core/entries';
 import { MisroutedEventError } from '../core/errors';
 import type { AppliedFact, Fact } from '../core/facts';
-import { ruleForType } from '../core/rules';
+import { refoldsEntry, ruleForType } from '../core/rules';
 import { EMPTY_RECORD, applyObjectFacts } from '../core/status-record';
 import { stripeEventProblem, type StripeEvent } from '../core/stripe-event';
 
@@ -21,7 +21,7 @@ export type ApplyStore = Pick<
   | 'objectFacts'
   | 'updateStatus'
   | 'ownerOf'
-  | 'revealOwner'
+  | 'revealOwners'
   | 'park'
   | 'parkedEvent'
   | 'unpark'
@@ -109,14 +109,15 @@ export async function commitFact(
   deps: ApplyDeps,
 ): Promise<'applied' | 'duplicate'> {
   const committed = await deps.store.putFact(customerId, fact, deps.clock().toISOString());
-  const needsObject = ruleForType(fact.type)?.entryKind != null;
+  const refold = refoldsEntry(fact);
   await deps.store.updateStatus(customerId, async (current) => {
     // Read after the status item, so these facts include every fact the item reflects.
-    const facts = needsObject ? await deps.store.objectFacts(customerId, fact.objectId) : [];
+    const facts = refold ? await deps.store.objectFacts(customerId, fact.objectId) : [];
     return applyObjectFacts(
       current?.record ?? EMPTY_RECORD,
       fact.objectId,
       withFact(facts, committed.fact),
+      { refold },
     );
   });
   return committed.outcome;
@@ -140,8 +141,7 @@ async function revealOwners(
   deps: ApplyDeps,
 ): Promise<number> {
   let applied = 0;
-  for (const key of keys) {
-    const { owner, waiting } = await deps.store.revealOwner(key, customerId);
+  for (const { key, owner, waiting } of await deps.store.revealOwners(keys, customerId)) {
     for (const eventId of waiting) {
       const parked = await deps.store.parkedEvent(eventId);
       if (parked) {

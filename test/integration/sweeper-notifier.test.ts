@@ -67,7 +67,7 @@ describe('the sweeper', () => {
     expect((await apply(dispute)).outcome).toBe('parked');
     // The owner becomes known without the processor applying the waiting dispute (a crash
     // right after the reveal): only the sweeper (or a redelivery) can apply it now.
-    await store.revealOwner(chargeId, customer);
+    await store.revealOwners([chargeId], customer);
 
     const report = await makeSweeper({ ...deps(), logger: testLogger, metrics: testMetrics })();
 

@@ -6,7 +6,7 @@
 import { expect } from 'vitest';
 import { deriveBillingStatus, statusFromRecord } from '../../lambdas/core/billing-status';
 import type { AppliedFact, BillingStatus, OverrideRecord } from '../../lambdas/core/facts';
-import { ruleForType } from '../../lambdas/core/rules';
+import { refoldsEntry, ruleForType } from '../../lambdas/core/rules';
 import {
   EMPTY_RECORD,
   applyObjectFacts,
@@ -42,10 +42,11 @@ export function foldedRecord(
   for (const f of facts) {
     if (!committed.has(f.eventId)) committed.set(f.eventId, f);
     const own = committed.get(f.eventId)!;
-    const objectFacts = ruleForType(f.type)?.entryKind
+    const refold = refoldsEntry(f);
+    const objectFacts = refold
       ? [...committed.values()].filter((c) => c.objectId === f.objectId)
       : [own];
-    record = applyObjectFacts(record, f.objectId, objectFacts);
+    record = applyObjectFacts(record, f.objectId, objectFacts, { refold });
   }
   for (const o of overrides) record = applyOverride(record, o);
   return facts.length === 0 && overrides.length === 0 ? null : record;

@@ -16,7 +16,7 @@ import {
 } from '../../lambdas/adapters/status-item';
 import { deriveBillingStatus, statusFromRecord } from '../../lambdas/core/billing-status';
 import type { AppliedFact, OverrideRecord } from '../../lambdas/core/facts';
-import { ruleForType } from '../../lambdas/core/rules';
+import { refoldsEntry, ruleForType } from '../../lambdas/core/rules';
 import {
   EMPTY_RECORD,
   applyObjectFacts,
@@ -97,10 +97,11 @@ function simulate(order: readonly Delivery[]) {
       return;
     }
     const own = stored.get(fact.eventId)!;
-    const objectFacts = rule.entryKind
+    const refold = refoldsEntry(own);
+    const objectFacts = refold
       ? [...stored.values()].filter((f) => f.objectId === fact.objectId)
       : [own];
-    record = throughItem(applyObjectFacts(record, fact.objectId, objectFacts));
+    record = throughItem(applyObjectFacts(record, fact.objectId, objectFacts, { refold }));
   };
   for (const d of order) deliver(d, true);
   for (const d of redeliver) deliver(d, false);

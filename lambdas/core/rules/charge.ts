@@ -36,6 +36,7 @@ export const chargeRule: KindRule = {
   fold(facts, meaningOf) {
     return paymentEntry(withMeaning(facts, meaningOf, 'failed').filter(isLegacy));
   },
+  changesEntry: isLegacy,
   customerEffect: (fact) => ({
     success: MEANINGS.get(fact.type) === 'succeeded' && isLegacy(fact),
   }),

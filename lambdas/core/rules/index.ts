@@ -2,7 +2,7 @@
 // lambdas/core/registry.ts this is all the processor and the status need to know about an
 // event type.
 
-import type { AppliedFact } from '../facts';
+import type { AppliedFact, Fact } from '../facts';
 import type { Entry, EntryKind, EntryView, KindRule } from '../entries';
 import { registryEntry, type ObjectKind } from '../registry';
 import { chargeRule } from './charge';
@@ -40,6 +40,15 @@ export function ruleForType(type: string): KindRule | undefined {
 /** What a stored fact means in its own kind's rule (undefined for an unknown type). */
 export function meaningOf(fact: Pick<AppliedFact, 'type'>): string | undefined {
   return ruleForType(fact.type)?.meanings.get(fact.type);
+}
+
+/**
+ * Whether applying this fact recomputes its object's entry from all the object's facts;
+ * false for facts that act on the customer only, or cannot change their object's entry.
+ */
+export function refoldsEntry(fact: Fact): boolean {
+  const rule = ruleForType(fact.type);
+  return rule?.entryKind != null && (rule.changesEntry?.(fact) ?? true);
 }
 
 /** The entry kind a fact folds into, or null for customer-level facts and unknown types. */
