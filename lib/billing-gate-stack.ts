@@ -4,7 +4,9 @@
 import { CfnOutput, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib';
 import type { CfnTable } from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
+import { acceptsWebhooks } from '../lambdas/eventbridge/ingress-mode';
 import type { BillingGateConfig } from './config';
+import { EVENT_BUS_OUTPUT, EventBridgeIngress } from './eventbridge-ingress';
 import { Ingress } from './ingress';
 import { Monitoring } from './monitoring';
 import { Notifications } from './notifications';
@@ -26,6 +28,8 @@ export class BillingGateStack extends Stack {
   readonly notifications: Notifications;
   readonly processing: Processing;
   readonly ingress: Ingress;
+  /** Stripe's EventBridge destination; undefined with ingress=webhook. */
+  readonly eventBridge: EventBridgeIngress | undefined;
   readonly notifier: Notifier;
   readonly monitoring: Monitoring;
 
@@ -36,7 +40,8 @@ export class BillingGateStack extends Stack {
     Tags.of(this).add('stage', config.stage);
 
     this.store = new Store(this, 'Store');
-    this.secrets = new StripeSecrets(this, 'Secrets');
+    const webhook = acceptsWebhooks(config.ingress);
+    this.secrets = new StripeSecrets(this, 'Secrets', { webhookSecret: webhook });
     this.notifications = new Notifications(this, 'Notifications', {
       alarmEmail: config.alarmEmail,
     });
@@ -54,10 +59,11 @@ export class BillingGateStack extends Stack {
       tracing: config.tracing,
     });
     this.ingress = new Ingress(this, 'Ingress', {
+      webhook,
       queues: this.processing.queues,
       queueUrlPrefix: this.processing.queueUrlPrefix,
       enabledEventTypes: config.enabledEventTypes,
-      webhookSecret: this.secrets.webhookSecret,
+      ...(this.secrets.signingSecret ? { webhookSecret: this.secrets.signingSecret } : {}),
       store: this.store,
       stripeMode: config.stripeMode,
       signatureToleranceSeconds: config.signatureToleranceSeconds,
@@ -66,6 +72,15 @@ export class BillingGateStack extends Stack {
       burstLimit: config.webhookBurstLimit,
       tracing: config.tracing,
     });
+    this.eventBridge = config.eventBridgeSource
+      ? new EventBridgeIngress(this, 'EventBridge', {
+          eventSourceName: config.eventBridgeSource,
+          stripeMode: config.stripeMode,
+          targets: this.processing.processors,
+          alarmAction,
+          alarmNamePrefix: config.queuePrefix,
+        })
+      : undefined;
     this.notifier = new Notifier(this, 'Notifier', {
       store: this.store,
       topic: this.notifications.topic,
@@ -78,32 +93,46 @@ export class BillingGateStack extends Stack {
       name: config.queuePrefix,
       alarmAction,
       api: this.ingress.api,
-      verifier: this.ingress.verifier.function,
+      ...(this.ingress.webhookVerifier ? { verifier: this.ingress.webhookVerifier.function } : {}),
       notifier: this.notifier.handler.function,
       sweeper: this.processing.sweeper.function,
       processors: this.processing.processors,
-      otherAlarms: [this.notifier.failureAlarm],
+      otherAlarms: [
+        this.notifier.failureAlarm,
+        ...(this.eventBridge ? [this.eventBridge.lostEventsAlarm] : []),
+      ],
       parkedAlarmHours: config.parkedAlarmHours,
       sweepMinutes: config.sweepMinutes,
     });
 
     this.acknowledgeAcceptedFindings(config);
-    this.output(
-      OUTPUT_KEYS.webhookUrl,
-      this.ingress.webhookUrl,
-      'Register this URL in Stripe (npm run register-endpoint)',
-    );
+    if (webhook) {
+      this.output(
+        OUTPUT_KEYS.webhookUrl,
+        this.ingress.webhookUrl,
+        'Register this URL in Stripe (npm run register-endpoint)',
+      );
+    }
     this.output(
       OUTPUT_KEYS.apiUrl,
       this.ingress.apiUrl,
       'Base URL of the IAM-authorised customer routes',
     );
     this.output(OUTPUT_KEYS.tableName, this.store.table.tableName, 'The billing table');
-    this.output(
-      OUTPUT_KEYS.webhookSecretArn,
-      this.secrets.webhookSecret.secretArn,
-      'Stripe webhook signing secret(s)',
-    );
+    if (this.secrets.signingSecret) {
+      this.output(
+        OUTPUT_KEYS.webhookSecretArn,
+        this.secrets.signingSecret.secretArn,
+        'Stripe webhook signing secret(s)',
+      );
+    }
+    if (this.eventBridge) {
+      this.output(
+        EVENT_BUS_OUTPUT,
+        this.eventBridge.bus.eventBusName,
+        "The partner event bus of Stripe's EventBridge destination",
+      );
+    }
     this.output(
       OUTPUT_KEYS.apiKeySecretArn,
       this.secrets.apiKeySecret.secretArn,

@@ -1,5 +1,7 @@
 // The HTTP front: one API Gateway HTTP API with the public Stripe endpoint (verifier ->
 // queues) and the IAM-authorised customer routes (status API -> table), access-logged.
+// Without the webhook (events come through EventBridge only) the API serves the customer
+// routes alone: no public route, no verifier, no signing secret.
 
 import { Duration, Validations } from 'aws-cdk-lib';
 import { AccessLogField, AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -17,12 +19,15 @@ import type { Store } from './store';
 export const WEBHOOK_PATH = '/webhook';
 
 export interface IngressProps {
+  /** The public Stripe webhook route and its verifier. @default true */
+  readonly webhook?: boolean;
   /** Every processor queue; the verifier may send to these and nothing else. */
   readonly queues: readonly sqs.Queue[];
   /** See Processing.queueUrlPrefix. */
   readonly queueUrlPrefix: string;
   readonly enabledEventTypes: readonly string[];
-  readonly webhookSecret: secretsmanager.ISecret;
+  /** The verifier's signing secrets; required with the webhook. */
+  readonly webhookSecret?: secretsmanager.ISecret;
   readonly store: Store;
   readonly stripeMode: 'live' | 'test' | null;
   readonly signatureToleranceSeconds: number;
@@ -38,27 +43,36 @@ export interface IngressProps {
 export class Ingress extends Construct {
   readonly api: apigw.HttpApi;
   readonly stage: apigw.HttpStage;
-  readonly verifier: GateFunction;
+  /** The webhook verifier; undefined when the webhook is off. */
+  readonly webhookVerifier: GateFunction | undefined;
   readonly statusApi: GateFunction;
   readonly accessLogs: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: IngressProps) {
     super(scope, id);
+    const webhookSecret = props.webhook === false ? undefined : props.webhookSecret;
+    if (props.webhook !== false && !webhookSecret) {
+      throw new Error('Ingress: the webhook needs webhookSecret');
+    }
 
-    this.verifier = new GateFunction(this, 'Verifier', {
-      handler: 'verifier',
-      description: 'Verifies Stripe webhook signatures and queues events by type',
-      tracing: props.tracing ?? false,
-      environment: {
-        [ENV.queueUrlPrefix]: props.queueUrlPrefix,
-        [ENV.enabledEventTypes]: props.enabledEventTypes.join(','),
-        [ENV.webhookSecretArn]: props.webhookSecret.secretArn,
-        [ENV.tolerance]: String(props.signatureToleranceSeconds),
-        ...(props.stripeMode ? { [ENV.stripeMode]: props.stripeMode } : {}),
-      },
-    });
-    for (const queue of props.queues) queue.grants.sendMessages(this.verifier.function);
-    props.webhookSecret.grantRead(this.verifier.function);
+    this.webhookVerifier =
+      webhookSecret &&
+      new GateFunction(this, 'Verifier', {
+        handler: 'verifier',
+        description: 'Verifies Stripe webhook signatures and queues events by type',
+        tracing: props.tracing ?? false,
+        environment: {
+          [ENV.queueUrlPrefix]: props.queueUrlPrefix,
+          [ENV.enabledEventTypes]: props.enabledEventTypes.join(','),
+          [ENV.webhookSecretArn]: webhookSecret.secretArn,
+          [ENV.tolerance]: String(props.signatureToleranceSeconds),
+          ...(props.stripeMode ? { [ENV.stripeMode]: props.stripeMode } : {}),
+        },
+      });
+    if (this.webhookVerifier) {
+      for (const queue of props.queues) queue.grants.sendMessages(this.webhookVerifier.function);
+      webhookSecret?.grantRead(this.webhookVerifier.function);
+    }
 
     this.statusApi = new GateFunction(this, 'StatusApi', {
       handler: 'status-api',
@@ -105,13 +119,17 @@ export class Ingress extends Construct {
       },
     });
 
-    const webhookRoutes = this.api.addRoutes({
-      path: WEBHOOK_PATH,
-      methods: [apigw.HttpMethod.POST],
-      integration: new HttpLambdaIntegration('VerifierIntegration', this.verifier.function, {
-        timeout: Duration.seconds(29),
-      }),
-    });
+    const webhookRoutes = this.webhookVerifier
+      ? this.api.addRoutes({
+          path: WEBHOOK_PATH,
+          methods: [apigw.HttpMethod.POST],
+          integration: new HttpLambdaIntegration(
+            'VerifierIntegration',
+            this.webhookVerifier.function,
+            { timeout: Duration.seconds(29) },
+          ),
+        })
+      : [];
     for (const route of webhookRoutes) {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions-APIG4',
@@ -139,6 +157,12 @@ export class Ingress extends Construct {
         authorizer: iam,
       });
     }
+  }
+
+  /** The webhook verifier; throws when the webhook is off (see webhookVerifier). */
+  get verifier(): GateFunction {
+    if (!this.webhookVerifier) throw new Error('this stack has no webhook verifier (ingress)');
+    return this.webhookVerifier;
   }
 
   /** `https://<api>.execute-api.<region>.<suffix>/webhook`: the URL to register in Stripe. */

@@ -44,6 +44,8 @@ describe('loadConfig', () => {
       parkedAlarmHours: 24,
       sweepMinutes: 5,
       signatureToleranceSeconds: 300,
+      ingress: 'webhook',
+      eventBridgeSource: null,
     });
   });
 
