@@ -14,6 +14,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { registryEntry } from '../lambdas/core/registry';
+import { eventBridgeMayDeadLetter, toProcessorMessage } from './ops/eventbridge-dead-letters';
 import {
   EXIT_FAILURE,
   EXIT_OK,
@@ -43,7 +44,9 @@ export const REDRIVE: CommandSpec = {
     'Moves the messages of a dead-letter queue back to its processor queue (SQS',
     'StartMessageMoveTask; where the server lacks it, receive + send + delete keeping body',
     'and attributes). Run it once the fault that dead-lettered them is fixed: processors',
-    'deduplicate by event id, so nothing is applied twice.',
+    'deduplicate by event id, so nothing is applied twice. A DLQ that EventBridge may write',
+    'to (ingress eventbridge or both) is moved by receive + send + delete, unwrapping the',
+    "Stripe event from EventBridge's own dead letters.",
     '',
     '  --queue <type>      the DLQ of one event type (e.g. invoice.payment_failed)',
     '  --all               every DLQ of the stack',
@@ -85,7 +88,7 @@ export interface DlqCount {
 
 export interface MoveResult {
   moved: number;
-  method: 'move task' | 'receive/send/delete';
+  method: 'move task' | 'receive/send/delete' | 'receive/unwrap/send/delete';
 }
 
 type Progress = (line: string) => void;
@@ -196,6 +199,7 @@ export async function moveByReceive(
   q: ResolvedQueue,
   limit: number,
   progress: Progress,
+  convert?: typeof toProcessorMessage,
 ): Promise<number> {
   let moved = 0;
   let emptyReceives = 0;
@@ -214,11 +218,22 @@ export async function moveByReceive(
     emptyReceives = messages.length === 0 ? emptyReceives + 1 : 0;
     for (const m of messages) {
       seen.add(m.MessageId!);
-      const attributes = sendableAttributes(m.MessageAttributes);
+      let out = { body: m.Body ?? '', attributes: sendableAttributes(m.MessageAttributes) };
+      if (convert) {
+        try {
+          out = convert(m, out.attributes);
+        } catch (err) {
+          progress(
+            `  ${q.type}: left message ${m.MessageId} in the DLQ: ${(err as Error).message}`,
+          );
+          continue;
+        }
+      }
+      const attributes = out.attributes;
       await sqs.send(
         new SendMessageCommand({
           QueueUrl: q.queueUrl,
-          MessageBody: m.Body ?? '',
+          MessageBody: out.body,
           ...(attributes ? { MessageAttributes: attributes } : {}),
         }),
       );
@@ -239,6 +254,14 @@ export async function moveBack(
   progress: Progress,
   pollIntervalMs?: number,
 ): Promise<MoveResult> {
+  if (await eventBridgeMayDeadLetter(sqs, q.dlqUrl)) {
+    // A move task would move EventBridge's envelopes verbatim, and they would fail again.
+    progress(`  ${q.type}: EventBridge may dead-letter here: receiving, unwrapping, resending`);
+    return {
+      moved: await moveByReceive(sqs, q, count, progress, toProcessorMessage),
+      method: 'receive/unwrap/send/delete',
+    };
+  }
   try {
     return { moved: await moveWithTask(sqs, q, progress, pollIntervalMs), method: 'move task' };
   } catch (err) {

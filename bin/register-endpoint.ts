@@ -25,6 +25,13 @@ import {
   UsageError,
   type CommandSpec,
 } from './ops/args';
+import {
+  checkAwsAccount,
+  checkAwsRegion,
+  checkEventTypes,
+  describeDestination,
+  registerEventDestination,
+} from './ops/event-destination';
 import { stripeApiKey, stripeKeyMode, type StripeKeyMode } from './ops/stripe-client';
 import {
   commandIo,
@@ -237,6 +244,8 @@ export async function registerEndpoint(
 
 export const HELP = [
   'usage: npm run register-endpoint -- --url <https url> [--mode live|test] [target]',
+  '       npm run register-endpoint -- --eventbridge --aws-account <id> --aws-region <region>',
+  '                                    [--event-types <a,b,...>] [--mode live|test]',
   '',
   'Makes the Stripe webhook endpoint at that URL send exactly the event types the stack',
   'processes: updates it when it exists, else creates it with the API version the stripe',
@@ -246,6 +255,12 @@ export const HELP = [
   '  --url <url>         https; http://127.0.0.1 only with --local',
   '  --mode live|test    refuse to run unless STRIPE_API_KEY is of this mode',
   '',
+  'With --eventbridge: creates or updates the Stripe event destination that delivers to',
+  'Amazon EventBridge in that AWS account and region (snapshot events, the pinned API',
+  "version, the account's own events), and prints its partner event source: deploy with",
+  '-c ingress=eventbridge (or both) -c eventBridgeSource=<it> within 7 days to associate it.',
+  '  --event-types <list> the types the stack enables (-c enabledEventTypes); default all',
+  '',
   TARGET_HELP,
   '',
   'Needs STRIPE_API_KEY (STRIPE_API_BASE points it at another host).',
@@ -254,7 +269,14 @@ export const HELP = [
 const SPEC: CommandSpec = {
   name: 'register-endpoint',
   help: HELP,
-  options: { url: { type: 'string' }, mode: { type: 'string' } },
+  options: {
+    url: { type: 'string' },
+    mode: { type: 'string' },
+    eventbridge: { type: 'boolean' },
+    'aws-account': { type: 'string' },
+    'aws-region': { type: 'string' },
+    'event-types': { type: 'string' },
+  },
 };
 
 export async function run(argv: readonly string[], deps: RegisterDeps = {}): Promise<number> {
@@ -262,6 +284,26 @@ export async function run(argv: readonly string[], deps: RegisterDeps = {}): Pro
   return runCommand(SPEC, io, () =>
     explainingStripeErrors(async () => {
       const args = parseCommand(argv, SPEC);
+      if (args.values.eventbridge === true) {
+        if (args.values.url !== undefined)
+          throw new UsageError('--url and --eventbridge exclude each other');
+        const str = (k: string) =>
+          typeof args.values[k] === 'string' ? (args.values[k] as string) : undefined;
+        const request = {
+          awsAccount: checkAwsAccount(str('aws-account')),
+          awsRegion: checkAwsRegion(str('aws-region')),
+          enabledEvents: checkEventTypes(str('event-types')),
+        };
+        const mode = checkMode(stripeApiKey(io.env), str('mode'));
+        io.err(
+          `register-endpoint: Amazon EventBridge in ${request.awsAccount}/${request.awsRegion} (${mode} mode), ${request.enabledEvents.length} event types`,
+        );
+        const outcome = await registerEventDestination(stripeFor(deps, io), request, (l) =>
+          io.err(l),
+        );
+        for (const line of describeDestination(outcome)) io.out(line);
+        return EXIT_OK;
+      }
       if (typeof args.values.url !== 'string') throw new UsageError('--url is required');
       const url = checkEndpointUrl(args.values.url, args.target.local);
       const mode = checkMode(

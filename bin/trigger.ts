@@ -17,6 +17,7 @@ import {
   type CommandIo,
   type CommandSpec,
 } from './ops/args';
+import { triggerThroughEventBridge } from './ops/eventbridge-trigger';
 import { resolveTarget, TargetError, type Target, type TargetOptions } from './ops/target';
 // bin/stripe-events (and with it the `stripe` package) is loaded only to send an event.
 
@@ -34,6 +35,9 @@ export const TRIGGER: CommandSpec = {
     "  --customer <id>     the customer the object belongs to (default: the fixtures' customer);",
     '                      disputes name no customer (it is found through their charge)',
     "  --url <url>         where to post (default: the target stack's webhook URL)",
+    "  --eventbridge       send it as Stripe's EventBridge destination does, in an EventBridge",
+    '                      envelope, to the local bus (npm start -- --ingress eventbridge|both;',
+    '                      with --local; source: EVENTBRIDGE_SOURCE, as npm start reads it)',
     '',
     'Signing secret: STRIPE_WEBHOOK_SECRET (the first one when several are listed); else,',
     "for --local, the development secret `npm start` prints; else, for AWS, the stack's",
@@ -45,6 +49,7 @@ export const TRIGGER: CommandSpec = {
     list: { type: 'boolean' },
     customer: { type: 'string' },
     url: { type: 'string' },
+    eventbridge: { type: 'boolean' },
   },
   maxPositionals: 1,
 };
@@ -146,6 +151,23 @@ export async function runTrigger(argv: readonly string[], deps: TriggerDeps = {}
         ? customerIdArg(values.customer, '--customer')
         : undefined;
     const explicitUrl = typeof values.url === 'string' ? checkUrl(values.url) : undefined;
+    if (values.eventbridge === true) {
+      const target = targetOptions.local
+        ? await (deps.connect ?? resolveTarget)(targetOptions)
+        : null;
+      try {
+        return await triggerThroughEventBridge({
+          type,
+          customer,
+          url: explicitUrl,
+          target,
+          io,
+          fetch: deps.fetch ?? fetch,
+        });
+      } finally {
+        target?.close();
+      }
+    }
 
     // With --url and no --local nothing about the stack is needed but the secret from env.
     const needsTarget =

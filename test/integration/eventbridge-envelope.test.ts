@@ -1,0 +1,170 @@
+// The EventBridge envelope and rule evaluation (lambdas/eventbridge): the envelopes built
+// from the Stripe fixtures have exactly the published envelope's fields and the `stripe`
+// package unwraps them; rules match their type, mode and account-less events only, with
+// EventBridge's semantics for null, absent fields, arrays and `$or`; `$.detail` is what a
+// target receives. Pure: no emulator.
+
+import { readFileSync } from 'node:fs';
+import Stripe from 'stripe';
+import { describe, expect, it } from 'vitest';
+import { buildEvent } from '../../bin/stripe-events';
+import {
+  envelopeProblem,
+  partnerSourceProblem,
+  toEnvelope,
+  type EventBridgeEnvelope,
+} from '../../lambdas/eventbridge/envelope';
+import {
+  UnsupportedPatternError,
+  deliveriesFor,
+  inputPathValue,
+  matchesPattern,
+  stripeRulePattern,
+  stripeRules,
+  type EventPattern,
+} from '../../lambdas/eventbridge/rules';
+
+const SOURCE = 'aws.partner/stripe.com/ed_test_61Rc9ZIzCyVXIv5LR16Rc9WfUF9EoLgTRM8Gp72SOKAi';
+const FIXTURE = JSON.parse(
+  readFileSync(new URL('../../bin/fixtures/eventbridge/envelope.json', import.meta.url), 'utf8'),
+) as EventBridgeEnvelope;
+
+const envelopeOf = (type: string, options: Parameters<typeof buildEvent>[1] = {}) =>
+  toEnvelope(buildEvent(type, options), { source: SOURCE, region: 'eu-west-1' });
+
+describe('the envelope', () => {
+  it("accepts Stripe's published EventBridge payload", () => {
+    // Assess
+    expect(envelopeProblem(FIXTURE)).toBeNull();
+    expect(partnerSourceProblem(FIXTURE.source)).toBeNull();
+  });
+
+  it('wraps an event built from the fixtures in exactly the published fields, in order', () => {
+    // Act
+    const envelope = envelopeOf('invoice.payment_failed');
+
+    // Assess
+    expect(Object.keys(envelope)).toEqual(Object.keys(FIXTURE));
+    expect(envelope).toMatchObject({
+      version: '0',
+      'detail-type': 'invoice.payment_failed',
+      source: SOURCE,
+      region: 'eu-west-1',
+      resources: [`arn:aws:events:eu-west-1::event-source/${SOURCE}`],
+    });
+    expect(envelope.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(envelope.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(envelopeProblem(envelope)).toBeNull();
+  });
+
+  it('is unwrapped by the stripe package to the very event inside', () => {
+    // Prepare
+    const event = buildEvent('customer.subscription.updated');
+    const envelope = toEnvelope(event, { source: SOURCE });
+
+    // Act
+    const unwrapped = new Stripe('sk_test_unused').webhooks.constructEventWithoutVerification(
+      JSON.stringify(envelope),
+    );
+
+    // Assess
+    expect(JSON.parse(JSON.stringify(unwrapped))).toEqual(event);
+  });
+
+  it.each([
+    [[], /not a JSON object/],
+    [{ ...FIXTURE, version: '1' }, /"version" must be "0"/],
+    [{ ...FIXTURE, 'detail-type': undefined }, /"detail-type" must be a non-empty string/],
+    [{ ...FIXTURE, resources: 'none' }, /"resources" must be an array/],
+    [{ ...FIXTURE, detail: 'evt' }, /"detail" must be an object/],
+    [
+      { ...FIXTURE, detail: { ...FIXTURE.detail, object: 'v2.core.event' } },
+      /"detail" is not a Stripe event/,
+    ],
+  ])('refuses a malformed envelope (%#)', (value, message) => {
+    // Assess
+    expect(envelopeProblem(value)).toMatch(message);
+  });
+});
+
+describe('a rule', () => {
+  const live = stripeRulePattern('invoice.paid', { source: SOURCE, stripeMode: 'live' });
+  const either = stripeRulePattern('invoice.paid', { source: SOURCE, stripeMode: null });
+
+  it('matches its type from its source', () => {
+    // Assess
+    expect(matchesPattern(either, envelopeOf('invoice.paid'))).toBe(true);
+    expect(matchesPattern(either, envelopeOf('invoice.voided'))).toBe(false);
+    expect(matchesPattern(either, { ...envelopeOf('invoice.paid'), source: `${SOURCE}x` })).toBe(
+      false,
+    );
+  });
+
+  it('matches the configured mode only', () => {
+    // Assess
+    expect(matchesPattern(live, envelopeOf('invoice.paid', { livemode: true }))).toBe(true);
+    expect(matchesPattern(live, envelopeOf('invoice.paid', { livemode: false }))).toBe(false);
+    expect(matchesPattern(either, envelopeOf('invoice.paid', { livemode: true }))).toBe(true);
+    expect(matchesPattern(either, envelopeOf('invoice.paid', { livemode: false }))).toBe(true);
+  });
+
+  it('matches events without a Connect account, absent or null, and no others', () => {
+    // Assess
+    expect(matchesPattern(either, envelopeOf('invoice.paid'))).toBe(true);
+    expect(matchesPattern(either, envelopeOf('invoice.paid', { account: null }))).toBe(true);
+    expect(matchesPattern(either, envelopeOf('invoice.paid', { account: 'acct_1' }))).toBe(false);
+    // The envelope's own `account` is the AWS account: it never decides.
+    expect(matchesPattern(either, { ...envelopeOf('invoice.paid'), account: 'acct_1' })).toBe(true);
+  });
+
+  it('follows EventBridge on arrays, objects at leaves and exists', () => {
+    // Prepare
+    const pattern: EventPattern = { a: ['x'], detail: { b: [{ exists: false }] } };
+
+    // Assess
+    expect(matchesPattern(pattern, { a: ['y', 'x'], detail: {} })).toBe(true);
+    expect(matchesPattern(pattern, { a: 'x', detail: { b: { nested: 1 } } })).toBe(true);
+    expect(matchesPattern(pattern, { a: 'x', detail: { b: null } })).toBe(false);
+    expect(matchesPattern(pattern, { a: 'x' })).toBe(true);
+    expect(matchesPattern({ a: [null] }, {})).toBe(false);
+    expect(matchesPattern({ a: [{ exists: true }] }, { a: 0 })).toBe(true);
+  });
+
+  it('refuses pattern constructs it does not implement, instead of guessing', () => {
+    // Assess
+    expect(() => matchesPattern({ a: [{ prefix: 'x' }] } as never, { a: 'x' })).toThrow(
+      UnsupportedPatternError,
+    );
+    expect(() => matchesPattern({ $or: [{ a: ['x'] }] } as never, { a: 'x' })).toThrow(
+      UnsupportedPatternError,
+    );
+    expect(() => inputPathValue({}, '$.detail[0]')).toThrow(UnsupportedPatternError);
+  });
+});
+
+describe('the bus', () => {
+  const rules = stripeRules(['invoice.paid', 'customer.deleted'], {
+    source: SOURCE,
+    stripeMode: 'test',
+  });
+
+  it('hands the matching rule $.detail, the Stripe event itself', () => {
+    // Prepare
+    const envelope = envelopeOf('customer.deleted');
+
+    // Act
+    const deliveries = deliveriesFor(envelope, rules);
+
+    // Assess
+    expect(deliveries).toHaveLength(1);
+    expect(deliveries[0]!.eventType).toBe('customer.deleted');
+    expect(JSON.parse(deliveries[0]!.body)).toEqual(envelope.detail);
+  });
+
+  it('delivers nothing for a type without a rule, another mode or a Connect account', () => {
+    // Assess
+    expect(deliveriesFor(envelopeOf('invoice.voided'), rules)).toEqual([]);
+    expect(deliveriesFor(envelopeOf('invoice.paid', { livemode: true }), rules)).toEqual([]);
+    expect(deliveriesFor(envelopeOf('invoice.paid', { account: 'acct_9' }), rules)).toEqual([]);
+  });
+});
