@@ -7,6 +7,10 @@
 import { readFileSync } from 'node:fs';
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_LOCAL_EVENTBRIDGE_SOURCE,
+  localIngressConfig,
+} from '../../bin/local/eventbridge-bus';
 import { buildEvent } from '../../bin/stripe-events';
 import {
   envelopeProblem,
@@ -166,5 +170,41 @@ describe('the bus', () => {
     expect(deliveriesFor(envelopeOf('invoice.voided'), rules)).toEqual([]);
     expect(deliveriesFor(envelopeOf('invoice.paid', { livemode: true }), rules)).toEqual([]);
     expect(deliveriesFor(envelopeOf('invoice.paid', { account: 'acct_9' }), rules)).toEqual([]);
+  });
+});
+
+describe('npm start ingress options', () => {
+  it('defaults to the webhook and the local source', () => {
+    // Assess
+    expect(localIngressConfig([], {})).toEqual({
+      mode: 'webhook',
+      source: DEFAULT_LOCAL_EVENTBRIDGE_SOURCE,
+    });
+  });
+
+  it('takes --ingress in both spellings, over INGRESS', () => {
+    // Assess
+    expect(localIngressConfig(['--ingress', 'both'], { INGRESS: 'webhook' }).mode).toBe('both');
+    expect(localIngressConfig(['--ingress=eventbridge'], {}).mode).toBe('eventbridge');
+    expect(localIngressConfig([], { INGRESS: 'eventbridge' }).mode).toBe('eventbridge');
+  });
+
+  it('takes the source from EVENTBRIDGE_SOURCE', () => {
+    // Assess
+    expect(localIngressConfig([], { EVENTBRIDGE_SOURCE: SOURCE }).source).toBe(SOURCE);
+  });
+
+  it.each([
+    [['--ingress'], {}, /--ingress needs a value/],
+    [['--verbose'], {}, /unknown argument "--verbose"/],
+    [
+      [],
+      { INGRESS: 'kafka' },
+      /INGRESS must be one of "webhook", "eventbridge", "both", got "kafka"/,
+    ],
+    [[], { EVENTBRIDGE_SOURCE: 'aws.partner/stripe.com/x' }, /EVENTBRIDGE_SOURCE must be/],
+  ])('refuses %j %j naming the option', (argv, env, message) => {
+    // Assess
+    expect(() => localIngressConfig(argv, env)).toThrow(message);
   });
 });
