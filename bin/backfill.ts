@@ -1,5 +1,5 @@
 // `npm run backfill -- [--customer cus_...] [--dry-run] [--local]`: brings in billing state
-// that predates the deployment (CONTRACT section 7). Lists open/uncollectible invoices with a
+// that predates the deployment, which Stripe's 30-day Events API cannot replay. Lists open/uncollectible invoices with a
 // payment attempt, non-terminal subscriptions, open disputes and the payment methods and card
 // sources of every customer met; each becomes a synthetic event `bf_<object id>_<listing
 // time>` created at the listing time, queued to the processors like a real one. Everything
@@ -14,23 +14,15 @@ import {
   type StripeObject,
 } from '../lambdas/core/stripe-event';
 import { forEachConcurrently, type EventSender } from './ops/enqueue';
+import { customerIdArg, defineCommand, EXIT_OK, runIfEntryPoint } from './ops/command';
+import { explainStripeError, stripeApiKey, stripeKeyMode } from './ops/stripe-client';
 import {
-  customerIdArg,
-  EXIT_OK,
-  parseCommand,
-  runCommand,
-  runIfEntryPoint,
-  TARGET_HELP,
-  type CommandSpec,
-} from './ops/args';
-import { stripeApiKey, stripeKeyMode } from './ops/stripe-client';
-import {
-  commandIo,
   connectStack,
-  explainingStripeErrors,
+  STRIPE_ENVIRONMENT,
   stripeFor,
   type StripeCommandDeps,
 } from './ops/stripe-command';
+import { renderTable } from './ops/table';
 import { PINNED_API_VERSION } from './stripe-events';
 
 export const BACKFILL_KINDS = [
@@ -42,7 +34,7 @@ export const BACKFILL_KINDS = [
 ] as const;
 export type BackfillKind = (typeof BACKFILL_KINDS)[number];
 
-/** Subscription statuses that still change the billing status (CONTRACT section 4). */
+/** Subscription statuses that still change the billing status (canceled and incomplete_expired are terminal). */
 export const NON_TERMINAL_SUBSCRIPTION_STATUSES = [
   'incomplete',
   'trialing',
@@ -89,7 +81,7 @@ export interface BackfillPlan {
   guestDisputes: number;
 }
 
-/** The synthetic event standing for a listed object (CONTRACT section 7). */
+/** The synthetic event standing for a listed object: `bf_<object id>_<listing time>`, created at the listing time. */
 export function syntheticEvent(
   type: string,
   object: StripeObject,
@@ -250,7 +242,7 @@ export async function planBackfill(stripe: Stripe, options: PlanOptions): Promis
     }
     if (options.customer && customerId !== options.customer) continue;
     if (chargeId && customerId === null) {
-      guestDisputes += 1; // a guest payment's dispute changes no record (CONTRACT section 4)
+      guestDisputes += 1; // a guest payment's dispute changes no customer's record
       continue;
     }
     select('disputes', dispute, customerId);
@@ -341,18 +333,17 @@ export async function queueBackfill(
 }
 
 function summary(plan: BackfillPlan, dryRun: boolean): string[] {
-  const head = dryRun ? 'would apply' : 'queued';
   const lines = [
     `backfill ${dryRun ? 'dry run ' : ''}summary (listing time ${new Date(plan.listingTime * 1000).toISOString()}, ${plan.listingTime}):`,
-    `  ${'kind'.padEnd(16)}  listed  selected  ${head}`,
+    ...renderTable(
+      ['kind', 'listed', 'selected', dryRun ? 'would apply' : 'queued'],
+      BACKFILL_KINDS.map((kind) => {
+        const c = plan.counts[kind];
+        return [kind, c.listed, c.selected, dryRun ? c.selected : c.queued].map(String);
+      }),
+      { align: ['left', 'right', 'right', 'right'], indent: '  ' },
+    ),
   ];
-  for (const kind of BACKFILL_KINDS) {
-    const c = plan.counts[kind];
-    const last = dryRun ? c.selected : c.queued;
-    lines.push(
-      `  ${kind.padEnd(16)}  ${String(c.listed).padStart(6)}  ${String(c.selected).padStart(8)}  ${String(last).padStart(head.length)}`,
-    );
-  }
   lines.push(`  customers met: ${plan.customers.length}`);
   if (plan.unknownCustomers.length > 0) {
     lines.push(`  customers Stripe no longer knows (skipped): ${plan.unknownCustomers.join(', ')}`);
@@ -373,87 +364,83 @@ export interface BackfillPorts {
 
 export type BackfillDeps = StripeCommandDeps<BackfillPorts>;
 
-export const HELP = [
-  'usage: npm run backfill -- [--customer cus_...] [--dry-run] [target]',
-  '',
-  'Brings in billing state older than the deployment: open and uncollectible invoices with a',
-  'payment attempt, subscriptions in a non-terminal status, disputes not closed, and the',
-  'payment methods and card sources of every customer met, each queued as a synthetic event',
-  'bf_<object id>_<listing time> created at the listing time. A second run changes no state.',
-  '',
-  "  --customer <cus_>   only this customer's objects",
-  '  --dry-run           list what would be applied; queue nothing',
-  '',
-  TARGET_HELP,
-  '',
-  'Needs STRIPE_API_KEY (STRIPE_API_BASE points it at another host).',
-].join('\n');
-
-const SPEC: CommandSpec = {
+export const command = defineCommand<BackfillDeps>({
   name: 'backfill',
-  help: HELP,
-  options: { customer: { type: 'string' }, 'dry-run': { type: 'boolean' } },
-};
-
-export async function run(argv: readonly string[], deps: BackfillDeps = {}): Promise<number> {
-  const io = commandIo(deps);
-  return runCommand(SPEC, io, () =>
-    explainingStripeErrors(async () => {
-      const args = parseCommand(argv, SPEC);
-      const customer =
-        args.values.customer === undefined
-          ? undefined
-          : customerIdArg(String(args.values.customer), '--customer');
-      const dryRun = args.values['dry-run'] === true;
-      const keyIsLive = stripeKeyMode(stripeApiKey(io.env)) === 'live';
-      const stripe = stripeFor(deps, io);
-      // Connect first: a wrong target fails before minutes of listing.
-      const ports = await (deps.connect ?? connectStack)(args.target);
-      let plan: BackfillPlan | undefined;
-      try {
-        const listingTime = Math.floor(io.now().getTime() / 1000);
-        io.err(
-          `backfill: listing ${customer ? `customer ${customer}'s` : 'every'} invoices, subscriptions, disputes and payment methods (listing time ${listingTime})${dryRun ? '; dry run: nothing will be queued' : ''}`,
+  summary:
+    'Brings in billing state older than the deployment, which the Events API (30 days) ' +
+    'cannot replay, so a customer whose trouble started earlier is blocked too.',
+  description: [
+    'It lists open and uncollectible invoices with a payment attempt, subscriptions in a non-terminal status, disputes that are not closed, and the payment methods and card sources of every customer met, and queues each as a synthetic event bf_<object id>_<listing time> created at the listing time. Later real events merge by the ordinary rules; a second run changes no billing status.',
+  ],
+  options: {
+    customer: { type: 'string', value: 'cus_...', description: "only this customer's objects" },
+    'dry-run': { type: 'boolean', description: 'list what would be applied; queue nothing' },
+  },
+  usage: [['[customer]', '[dry-run]']],
+  environment: STRIPE_ENVIRONMENT,
+  failure:
+    'Stripe or the stack could not be read, or an event could not be queued (running it ' +
+    'again is safe)',
+  explainError: explainStripeError,
+  examples: [
+    { args: '', note: 'once, after the first deployment' },
+    { args: '--customer cus_123 --dry-run --local', note: 'what it would apply for cus_123' },
+  ],
+  async run({ args, target, io, deps }) {
+    const customerArg = args.string('customer');
+    const customer =
+      customerArg === undefined ? undefined : customerIdArg(customerArg, '--customer');
+    const dryRun = args.flag('dry-run');
+    const keyIsLive = stripeKeyMode(stripeApiKey(io.env)) === 'live';
+    const stripe = stripeFor(deps, io);
+    // Connect first: a wrong target fails before minutes of listing.
+    const ports = await (deps.connect ?? connectStack)(target);
+    let plan: BackfillPlan | undefined;
+    try {
+      const listingTime = Math.floor(io.now().getTime() / 1000);
+      io.err(
+        `backfill: listing ${customer ? `customer ${customer}'s` : 'every'} invoices, subscriptions, disputes and payment methods (listing time ${listingTime})${dryRun ? '; dry run: nothing will be queued' : ''}`,
+      );
+      plan = await planBackfill(stripe, {
+        ...(customer ? { customer } : {}),
+        listingTime,
+        keyIsLive,
+        progress: (line) => io.err(line),
+      });
+      if (dryRun) {
+        for (const item of plan.items) {
+          io.out(
+            `would apply ${item.event.type} ${item.objectId}${item.customerId ? ` (customer ${item.customerId})` : ''} as ${item.event.id}`,
+          );
+        }
+      } else {
+        const { skippedTypes } = await queueBackfill(
+          plan,
+          ports.queue,
+          ports.enabledTypes,
+          (line) => io.err(line),
         );
-        plan = await planBackfill(stripe, {
-          ...(customer ? { customer } : {}),
-          listingTime,
-          keyIsLive,
-          progress: (line) => io.err(line),
-        });
-        if (dryRun) {
-          for (const item of plan.items) {
-            io.out(
-              `would apply ${item.event.type} ${item.objectId}${item.customerId ? ` (customer ${item.customerId})` : ''} as ${item.event.id}`,
-            );
-          }
-        } else {
-          const { skippedTypes } = await queueBackfill(
-            plan,
-            ports.queue,
-            ports.enabledTypes,
-            (line) => io.err(line),
-          );
-          for (const [type, n] of skippedTypes) {
-            io.err(`  ${n} ${type} event(s) not queued: the stack does not process ${type}`);
-          }
+        for (const [type, n] of skippedTypes) {
+          io.err(`  ${n} ${type} event(s) not queued: the stack does not process ${type}`);
         }
-        for (const line of summary(plan, dryRun)) io.out(line);
-        return EXIT_OK;
-      } catch (err) {
-        if (!plan || dryRun) io.err('backfill: nothing was queued');
-        else {
-          const queued = BACKFILL_KINDS.reduce((n, k) => n + plan!.counts[k].queued, 0);
-          io.err(
-            `backfill: ${queued} of ${plan.items.length} events were queued before the failure; running it again is safe`,
-          );
-        }
-        throw err;
-      } finally {
-        await ports.close();
       }
-    }),
-  );
-}
+      for (const line of summary(plan, dryRun)) io.out(line);
+      return EXIT_OK;
+    } catch (err) {
+      if (!plan || dryRun) io.err('backfill: nothing was queued');
+      else {
+        const queued = BACKFILL_KINDS.reduce((n, k) => n + plan!.counts[k].queued, 0);
+        io.err(
+          `backfill: ${queued} of ${plan.items.length} events were queued before the failure; running it again is safe`,
+        );
+      }
+      throw err;
+    } finally {
+      await ports.close();
+    }
+  },
+});
 
-runIfEntryPoint(import.meta.url, (argv) => run(argv));
+export const run = command.run;
+
+runIfEntryPoint(import.meta.url, command);

@@ -1,7 +1,10 @@
 // `npm start`: the local twin of the AWS stack. Real DynamoDB Local and an SQS-compatible
 // server, the same table and queues, the same verifier/processor/status handlers behind a
-// local HTTP front on 127.0.0.1. Ctrl-C stops everything it started.
+// local HTTP front on 127.0.0.1. One per checkout (the state file is its lock). It stops
+// everything it started on Ctrl-C, on SIGTERM or SIGHUP to any of its processes (npm's
+// included), and when its parent process goes away.
 
+import './ops/quiet-sdk';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { makeSqsEventQueue } from '../lambdas/adapters/event-queue';
@@ -11,11 +14,10 @@ import { HANDLED_TYPES } from '../lambdas/core/registry';
 import { makeLogger, makeMetrics } from '../lambdas/observability';
 import { makeVerifierHandler } from '../lambdas/verifier/make-verifier';
 import { acceptsEventBridge, acceptsWebhooks } from '../lambdas/eventbridge/ingress-mode';
-import { startupBanner } from './local/banner';
+import { alreadyRunningMessage, portInUseMessage, startupBanner } from './local/banner';
 import { loadLocalConfig, type LocalConfig } from './local/config';
 import {
   admitEventBridgeRules,
-  eventBridgeBanner,
   localIngressConfig,
   makeLocalEventBus,
   type LocalIngress,
@@ -24,15 +26,22 @@ import { LOCAL_AWS, startEmulators, type Emulators } from './local/emulators';
 import { createFront, type ApiHandler } from './local/front';
 import { startLocalPipeline, type LocalPipeline } from './local/pipeline';
 import { createBillingTable, createEventQueues, queueUrlPrefixOf } from './local/provision';
-import { removeLocalState, writeLocalState } from './local/state-file';
+import {
+  claimLocalState,
+  LocalStackRunning,
+  releaseLocalState,
+  runningLocalStack,
+  writeLocalState,
+} from './local/state-file';
 
 export const LOCAL_QUEUE_PREFIX = 'sbg-local';
 export const LOCAL_TABLE = 'sbg-local-billing';
 
-// EMF metrics are for CloudWatch; locally they would be noise on stdout. The SDK's notice
-// about Node 20 concerns the Lambda runtime (Node 22 there), not this local twin.
+// EMF metrics are for CloudWatch; locally they would be noise on stdout.
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+/** How often the parent process is checked (a stopped npm leaves this process orphaned). */
+const PARENT_CHECK_MS = 500;
 
 async function main(): Promise<void> {
   const startedAt = performance.now();
@@ -46,6 +55,7 @@ async function main(): Promise<void> {
     console.error(`configuration error: ${err.message}`);
     process.exit(1);
   }
+  process.env.LOG_LEVEL = config.logLevel;
   const logger = makeLogger('local');
 
   let ready = false;
@@ -65,12 +75,15 @@ async function main(): Promise<void> {
   );
 
   let stopping = false;
+  let claimed = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     ready = false;
+    // A stop that hangs still ends; the emulators' guard stops Java when this process is gone.
+    setTimeout(() => process.exit(code || 1), 15_000).unref();
     console.log('\nstopping...');
-    removeLocalState();
+    if (claimed) releaseLocalState();
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
     await pipeline?.stop().catch(() => undefined);
@@ -79,15 +92,19 @@ async function main(): Promise<void> {
     console.log('stopped: nothing left running');
     process.exit(code);
   };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     // Ctrl-C reaches this process twice (from the terminal and relayed by npm/tsx): the
-    // first one stops everything; a stop that hangs still ends, and the exit hook kills Java.
-    process.on(signal, () => {
-      if (stopping) return;
-      setTimeout(() => process.exit(1), 15_000).unref();
-      void stop(0);
-    });
+    // first one stops everything.
+    process.on(signal, () => void stop(0));
   }
+  // npm relays SIGTERM to its shell, which dies without passing it on; a process manager may
+  // SIGKILL npm. Either way this process is re-parented: stop then.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid === parent || stopping) return;
+    console.log(`\nthe parent process (pid ${parent}) has ended`);
+    void stop(0);
+  }, PARENT_CHECK_MS).unref();
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -95,18 +112,32 @@ async function main(): Promise<void> {
       server.listen(config.port, '127.0.0.1', () => resolve());
     });
   } catch (err) {
-    const reason =
+    console.error(
       (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
-        ? 'is already in use'
-        : `cannot be used: ${(err as Error).message}`;
-    console.error(`PORT ${config.port} on 127.0.0.1 ${reason}; choose another with PORT=<port>`);
+        ? portInUseMessage(config.port, runningLocalStack())
+        : `PORT ${config.port} on 127.0.0.1 cannot be used: ${(err as Error).message}`,
+    );
+    process.exit(1);
+  }
+  try {
+    claimLocalState({ pid: process.pid, port: config.port });
+    claimed = true;
+  } catch (err) {
+    if (!(err instanceof LocalStackRunning)) throw err;
+    console.error(alreadyRunningMessage(err.running));
+    server.close();
     process.exit(1);
   }
 
   try {
     console.log('starting DynamoDB Local and the SQS emulator...');
     emulators = startEmulators();
-    const { dynamoEndpoint, sqsEndpoint } = await emulators;
+    const { dynamoEndpoint, sqsEndpoint, exited } = await emulators;
+    void exited.then((what) => {
+      if (stopping) return;
+      console.error(`${what}: stopping the local stack`);
+      void stop(1);
+    });
     const ddb = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamoEndpoint });
     const sqs = new SQSClient({ ...LOCAL_AWS, endpoint: sqsEndpoint });
     const [streamArn, queues] = await Promise.all([
@@ -154,7 +185,8 @@ async function main(): Promise<void> {
     writeLocalState({
       pid: process.pid,
       port: config.port,
-      webhookUrl: `${base}/webhook`,
+      // Empty without the webhook, as a stack deployed without it has no WebhookUrl output.
+      webhookUrl: acceptsWebhooks(ingress.mode) ? `${base}/webhook` : '',
       apiUrl: base,
       dynamoEndpoint,
       sqsEndpoint,
@@ -164,8 +196,9 @@ async function main(): Promise<void> {
       webhookSecret: config.secretFromEnv ? 'env' : 'default',
     });
     ready = true;
-    console.log(startupBanner(config, queues.length, (performance.now() - startedAt) / 1000));
-    for (const line of eventBridgeBanner(ingress, base)) console.log(line);
+    console.log(
+      startupBanner(config, queues.length, (performance.now() - startedAt) / 1000, ingress),
+    );
   } catch (err) {
     if (stopping) return;
     console.error(`start-up failed: ${(err as Error).message}`);

@@ -8,61 +8,23 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { FactStore } from '../lambdas/adapters/fact-store';
-import { expiryWarningDays } from '../lambdas/config';
-import { ConfigError } from '../lambdas/core/errors';
 import type { BillingStatus } from '../lambdas/core/facts';
 import { makeStatusApiHandler } from '../lambdas/status-api/make-status-api';
 import {
   customerIdArg,
+  defineCommand,
   EXIT_FAILURE,
   EXIT_OK,
   EXIT_USAGE,
-  parseCommand,
-  processIo,
-  runCommand,
   runIfEntryPoint,
-  TARGET_HELP,
   UsageError,
-  type CommandIo,
-  type CommandSpec,
-} from './ops/args';
+  type CommandDeps,
+  type ParsedArgs,
+} from './ops/command';
 import { resolveTarget, TargetError, type Target, type TargetOptions } from './ops/target';
-import { customerReport, renderReport } from './status';
+import { EXPIRY_WARNING_DAYS_ENV, readStatus, renderReport, warningDaysOf } from './status';
 
-export const OVERRIDE: CommandSpec = {
-  name: 'override',
-  help: [
-    'Usage: npm run override -- <cus_...> --allow|--deny --reason "<text>" [--local]',
-    '       npm run override -- <cus_...> --clear [--local]',
-    '',
-    'Sets or clears the operator override of one customer (CONTRACT section 4): --allow makes',
-    'canAllocate true with its blockers still listed, --deny adds the blocker operator_deny.',
-    "The latest set or clear wins; each is listed in the customer's events with its reason",
-    'and who did it (your AWS caller identity, or local:<user> with --local). Prints the',
-    'resulting billing status.',
-    '',
-    '  --allow | --deny    the override to set',
-    '  --reason <text>     why (1 to 500 characters); required with --allow and --deny',
-    '  --clear             remove the override',
-    '  --json              print the resulting status as JSON',
-    '',
-    'Exit codes: 0 done; 1 the stack could not be written; 2 bad arguments or a reason the',
-    'status API refuses (nothing written).',
-    '',
-    TARGET_HELP,
-  ].join('\n'),
-  options: {
-    allow: { type: 'boolean' },
-    deny: { type: 'boolean' },
-    clear: { type: 'boolean' },
-    reason: { type: 'string' },
-    json: { type: 'boolean' },
-  },
-  maxPositionals: 1,
-};
-
-export interface OverrideDeps {
-  io?: Partial<CommandIo>;
+export interface OverrideDeps extends CommandDeps {
   connect?: (options: TargetOptions) => Promise<Target>;
   /** Who is acting; default the AWS caller identity, or local:<os user> for --local. */
   actor?: (target: Target) => Promise<string>;
@@ -70,12 +32,12 @@ export interface OverrideDeps {
 
 type Change = { mode: 'allow' | 'deny'; reason: string } | null;
 
-function changeOf(values: Record<string, string | boolean | undefined>): Change {
-  const chosen = (['allow', 'deny', 'clear'] as const).filter((k) => values[k] === true);
+function changeOf(args: ParsedArgs): Change {
+  const chosen = (['allow', 'deny', 'clear'] as const).filter((k) => args.flag(k));
   if (chosen.length !== 1) {
     throw new UsageError('give exactly one of --allow, --deny or --clear');
   }
-  const reason = values.reason;
+  const reason = args.string('reason');
   if (chosen[0] === 'clear') {
     if (reason !== undefined)
       throw new UsageError('--clear takes no --reason (a clear records none)');
@@ -142,39 +104,86 @@ export function overrideRequest(
   return request as APIGatewayProxyEventV2;
 }
 
-export async function runOverride(
-  argv: readonly string[],
-  deps: OverrideDeps = {},
-): Promise<number> {
-  const io = { ...processIo(), ...deps.io };
-  return runCommand(OVERRIDE, io, async () => {
-    const { values, positionals, target: targetOptions } = parseCommand(argv, OVERRIDE);
-    const customerId = customerIdArg(positionals[0]);
-    const change = changeOf(values);
-    let warningDays: number;
-    try {
-      warningDays = expiryWarningDays(io.env);
-    } catch (err) {
-      if (err instanceof ConfigError) throw new UsageError(err.message);
-      throw err;
-    }
+/**
+ * Sets or clears the override through the status API's own handler (same validation, same
+ * store write); answers as the API would.
+ */
+export async function changeThroughApi(
+  target: Pick<Target, 'ddb' | 'tableName'>,
+  request: { customerId: string; change: Change; actor: string },
+  options: { now: () => Date; expiryWarningDays: number },
+): Promise<{ statusCode: number; body: BillingStatus & { error?: string } }> {
+  const handler = makeStatusApiHandler({
+    store: new FactStore(target.ddb, target.tableName),
+    expiryWarningDays: options.expiryWarningDays,
+    clock: options.now,
+    logger: new Logger({ serviceName: 'override', logLevel: 'SILENT' }),
+    // The actor was established by the command, from the caller's own identity.
+    trustActorHeader: true,
+  });
+  const response = await handler(
+    overrideRequest(request.customerId, request.change, request.actor, options.now()),
+  );
+  return {
+    statusCode: response.statusCode ?? 500,
+    body: JSON.parse(response.body ?? '{}') as BillingStatus & { error?: string },
+  };
+}
+
+export const command = defineCommand<OverrideDeps>({
+  name: 'override',
+  summary:
+    'Sets or clears the operator override of one customer, without touching the table by ' +
+    'hand, and prints the resulting billing status.',
+  description: [
+    "--allow makes canAllocate true while its blockers stay listed; --deny adds the blocker operator_deny (canAllocate false). The latest set or clear wins. Each one is kept in the customer's events (ovr_..., type override.allow, override.deny or override.cleared) with its reason and who did it: your AWS caller identity, or local:<user> with --local.",
+  ],
+  positionals: {
+    customer: { value: 'cus_...', description: 'the Stripe customer id' },
+  },
+  options: {
+    allow: { type: 'boolean', description: 'let the customer allocate whatever blocks it' },
+    deny: { type: 'boolean', description: 'block the customer (blocker operator_deny)' },
+    reason: {
+      type: 'string',
+      value: 'text',
+      description: 'why, 1 to 500 characters; required with --allow and --deny',
+    },
+    clear: { type: 'boolean', description: 'remove the override; the events decide again' },
+    json: { type: 'boolean', description: 'print the resulting status as JSON' },
+  },
+  usage: [
+    ['customer', 'allow|deny', 'reason', '[json]'],
+    ['customer', 'clear', '[json]'],
+  ],
+  environment: [EXPIRY_WARNING_DAYS_ENV],
+  failure: 'the stack could not be read or written (a reason the API refuses exits 2)',
+  examples: [
+    {
+      args: 'cus_123 --allow --reason "paid by wire, ticket 4411" --local',
+      note: 'lift the blocks of cus_123',
+    },
+    { args: 'cus_123 --deny --reason "fraud review" --local', note: 'block cus_123' },
+    { args: 'cus_123 --clear --local', note: 'back to what the events say' },
+  ],
+  async run({ args, target: targetOptions, io, deps }) {
+    const customerId = customerIdArg(args.positional('customer'));
+    const change = changeOf(args);
+    const warningDays = warningDaysOf(io.env);
 
     const target = await (deps.connect ?? resolveTarget)(targetOptions);
     try {
       const actor = await (deps.actor ?? defaultActor)(target);
-      const store = new FactStore(target.ddb, target.tableName);
-      const handler = makeStatusApiHandler({
-        store,
-        expiryWarningDays: warningDays,
-        clock: io.now,
-        logger: new Logger({ serviceName: 'override', logLevel: 'SILENT' }),
-      });
       io.err(
         `${change ? `setting override ${change.mode}` : 'clearing the override'} of ${customerId} ` +
           `on ${target.describe()} as ${actor}`,
       );
-      const response = await handler(overrideRequest(customerId, change, actor, io.now()));
-      const body = JSON.parse(response.body ?? '{}') as BillingStatus & { error?: string };
+      const response = await changeThroughApi(
+        target,
+        { customerId, change, actor },
+        { now: io.now, expiryWarningDays: warningDays },
+      );
+      const body = response.body;
       if (response.statusCode === 400) {
         io.err(`override: refused: ${body.error ?? 'bad request'}`);
         return EXIT_USAGE;
@@ -183,11 +192,11 @@ export async function runOverride(
         io.err(`override: the status API answered ${response.statusCode}: ${body.error ?? ''}`);
         return EXIT_FAILURE;
       }
-      if (values.json === true) {
+      if (args.flag('json')) {
         io.out(JSON.stringify(body, null, 2));
         return EXIT_OK;
       }
-      const report = await customerReport(store, customerId, {
+      const report = await readStatus(target, customerId, {
         now: io.now(),
         expiryWarningDays: warningDays,
         limit: 5,
@@ -204,7 +213,9 @@ export async function runOverride(
     } finally {
       target.close();
     }
-  });
-}
+  },
+});
 
-runIfEntryPoint(import.meta.url, runOverride);
+export const run = command.run;
+
+runIfEntryPoint(import.meta.url, command);

@@ -8,32 +8,25 @@ import { HANDLED_TYPES } from '../lambdas/core/registry';
 import { ruleForType } from '../lambdas/core/rules';
 import { idOf, stripeEventProblem, type StripeEvent } from '../lambdas/core/stripe-event';
 import { forEachConcurrently, type EventSender } from './ops/enqueue';
+import { defineCommand, EXIT_OK, runIfEntryPoint, UsageError } from './ops/command';
+import { explainStripeError } from './ops/stripe-client';
 import {
-  EXIT_OK,
-  parseCommand,
-  runCommand,
-  runIfEntryPoint,
-  TARGET_HELP,
-  UsageError,
-  type CommandSpec,
-} from './ops/args';
-import {
-  commandIo,
   connectStack,
-  explainingStripeErrors,
+  STRIPE_ENVIRONMENT,
   stripeFor,
   type StripeCommandDeps,
 } from './ops/stripe-command';
+import { renderTable } from './ops/table';
 
-/** The Events API keeps 30 days of events (CONTRACT section 6). */
+/** Stripe's Events API keeps 30 days of events. */
 export const EVENTS_RETENTION_DAYS = 30;
-/** The Events API's cap on the `types` filter (CONTRACT section 6). */
+/** The Events API's cap on the `types` filter: at most 20 types per request. */
 export const MAX_TYPES_PER_REQUEST = 20;
 const PAGE_SIZE = 100;
 const CHECK_CONCURRENCY = 16;
 
 /** What reconcile reads in the store: whether (and where) an event was received. */
-export type AppliedLookup = Pick<FactStore, 'hasFact' | 'findOwner' | 'parkedFor'>;
+export type AppliedLookup = Pick<FactStore, 'hasFact' | 'ownerOf' | 'parkedEvent'>;
 
 export interface ReconcilePorts {
   /** The event types the target stack processes (one queue each). */
@@ -92,10 +85,10 @@ export function typeChunks(types: readonly string[], size = MAX_TYPES_PER_REQUES
 export type Verdict = 'applied' | 'parked' | 'no_customer' | 'missing';
 
 /**
- * Where the store would have this event: the customer's fact `CUS#<c>/EVT#<id>`, found
- * with the event's own rule; for disputes and detaches, through the owner an earlier event
- * revealed, or else in the park (`PARK#<key>/EVT#<id>`, already received). A dispute whose
- * charge is unknown to the store is looked up in Stripe, as the processor does.
+ * Where the store would have this event: the customer's fact, found with the event's own
+ * rule; for disputes and detaches, through the owner an earlier event revealed, or else in
+ * the park (already received). A dispute whose charge is unknown to the store is looked up
+ * in Stripe, as the processor does.
  */
 export async function verdictFor(
   event: StripeEvent,
@@ -105,21 +98,21 @@ export async function verdictFor(
   const rule = ruleForType(event.type);
   if (!rule) return 'missing';
   const resolution = rule.resolveCustomer(event);
-  if (resolution.kind === 'none') return 'no_customer';
+  // An owner the gate does not key records by changes no record, as the processor says.
+  if (resolution.kind === 'none' || resolution.kind === 'unsupported') return 'no_customer';
+  const objectId = rule.toFact(event).objectId;
+  const applied = (customerId: string) => store.hasFact(customerId, objectId, event.id);
   if (resolution.kind === 'customer') {
-    return (await store.hasFact(resolution.customerId, event.id)) ? 'applied' : 'missing';
+    return (await applied(resolution.customerId)) ? 'applied' : 'missing';
   }
-  const owner = await store.findOwner(resolution.keys);
-  if (owner && (await store.hasFact(owner, event.id))) return 'applied';
-  for (const key of resolution.keys) {
-    const parked = await store.parkedFor(key);
-    if (parked.some((p) => p.eventId === event.id)) return 'parked';
-  }
+  const owner = await store.ownerOf(resolution.keys);
+  if (owner && (await applied(owner))) return 'applied';
+  if (await store.parkedEvent(event.id)) return 'parked';
   if (owner || !resolution.chargeId) return 'missing';
   const charge = await stripe.charges.retrieve(resolution.chargeId);
   const customer = idOf(charge as unknown as Record<string, unknown>, 'customer');
   if (!customer) return 'no_customer';
-  return (await store.hasFact(customer, event.id)) ? 'applied' : 'missing';
+  return (await applied(customer)) ? 'applied' : 'missing';
 }
 
 // ---------------------------------------------------------------------------------------
@@ -222,71 +215,73 @@ function summary(result: ReconcileResult, dryRun: boolean): string[] {
   ];
   const rows = [...result.byType].filter(([, c]) => c.found > 0);
   if (rows.length > 0) {
-    const width = Math.max(...rows.map(([t]) => t.length), 10);
     lines.push(
-      `${'type'.padEnd(width)}  found  applied  parked  no-customer  ${dryRun ? 'to-queue' : 'queued'}`,
+      ...renderTable(
+        ['type', 'found', 'applied', 'parked', 'no-customer', dryRun ? 'to-queue' : 'queued'],
+        rows.map(([type, c]) =>
+          [type, c.found, c.applied, c.parked, c.noCustomer, c.queued].map(String),
+        ),
+        { align: ['left', 'right', 'right', 'right', 'right', 'right'] },
+      ),
     );
-    for (const [type, c] of rows) {
-      const cells = [c.found, c.applied, c.parked, c.noCustomer, c.queued];
-      const widths = [5, 7, 6, 11, dryRun ? 8 : 6];
-      lines.push(
-        `${type.padEnd(width)}  ${cells.map((n, i) => String(n).padStart(widths[i]!)).join('  ')}`,
-      );
-    }
   }
   return lines;
 }
 
-export const HELP = [
-  'usage: npm run reconcile -- --since <ISO time | duration> [--dry-run] [target]',
-  '',
-  'Lists the Stripe events of the handled and enabled types created since then (Stripe keeps',
-  '30 days) and queues, straight to the processors, every one the store never applied.',
-  '',
-  '  --since <when>      2026-05-01T00:00:00Z, or back from now: 90m, 6h, 3d, 1w (at most 30d)',
-  '  --dry-run           list what would be queued; queue nothing',
-  '',
-  TARGET_HELP,
-  '',
-  'Needs STRIPE_API_KEY (STRIPE_API_BASE points it at another host).',
-].join('\n');
-
-const SPEC: CommandSpec = {
+export const command = defineCommand<ReconcileDeps>({
   name: 'reconcile',
-  help: HELP,
-  options: { since: { type: 'string' }, 'dry-run': { type: 'boolean' } },
-};
+  summary:
+    'Lists the Stripe events of the handled and enabled types created since then and ' +
+    'queues, straight to the processors, every one that was never applied. Reports found, ' +
+    'already applied and queued events per type.',
+  description: [
+    'Stripe keeps 30 days of events; older state is what `npm run backfill` brings in.',
+  ],
+  options: {
+    since: {
+      type: 'string',
+      value: 'when',
+      description:
+        'an ISO 8601 time (2026-05-01T00:00:00Z) or a duration back from now: 90m, 6h, 3d, 1w (at most 30 days)',
+    },
+    'dry-run': { type: 'boolean', description: 'list what would be queued; queue nothing' },
+  },
+  usage: [['since', '[dry-run]']],
+  environment: STRIPE_ENVIRONMENT,
+  failure: 'Stripe or the stack could not be read, or an event could not be queued',
+  explainError: explainStripeError,
+  examples: [
+    { args: '--since 3d', note: 'after an outage: queue what the deployed stack missed' },
+    { args: '--since 1h --dry-run --local', note: 'what `npm start` missed in the last hour' },
+  ],
+  async run({ args, target, io, deps }) {
+    const sinceArg = args.string('since');
+    if (sinceArg === undefined) throw new UsageError('--since is required');
+    const since = parseSince(sinceArg, io.now());
+    const dryRun = args.flag('dry-run');
+    const stripe = stripeFor(deps, io);
+    const ports = await (deps.connect ?? connectStack)(target);
+    try {
+      const types = HANDLED_TYPES.filter((t) => ports.enabledTypes.includes(t));
+      const chunks = typeChunks(types);
+      io.err(
+        `reconcile: events since ${new Date(since * 1000).toISOString()} of ${types.length} handled types (${chunks.length} listing${chunks.length === 1 ? '' : 's'} of at most ${MAX_TYPES_PER_REQUEST} types)${dryRun ? '; dry run: nothing will be queued' : ''}`,
+      );
+      const result = await reconcile(stripe, ports, {
+        since,
+        dryRun,
+        types,
+        progress: (line) => io.err(line),
+      });
+      if (dryRun) for (const id of result.queuedIds) io.out(`would queue ${id}`);
+      for (const line of summary(result, dryRun)) io.out(line);
+      return EXIT_OK;
+    } finally {
+      await ports.close();
+    }
+  },
+});
 
-export async function run(argv: readonly string[], deps: ReconcileDeps = {}): Promise<number> {
-  const io = commandIo(deps);
-  return runCommand(SPEC, io, () =>
-    explainingStripeErrors(async () => {
-      const args = parseCommand(argv, SPEC);
-      if (typeof args.values.since !== 'string') throw new UsageError('--since is required');
-      const since = parseSince(args.values.since, io.now());
-      const dryRun = args.values['dry-run'] === true;
-      const stripe = stripeFor(deps, io);
-      const ports = await (deps.connect ?? connectStack)(args.target);
-      try {
-        const types = HANDLED_TYPES.filter((t) => ports.enabledTypes.includes(t));
-        const chunks = typeChunks(types);
-        io.err(
-          `reconcile: events since ${new Date(since * 1000).toISOString()} of ${types.length} handled types (${chunks.length} listing${chunks.length === 1 ? '' : 's'} of at most ${MAX_TYPES_PER_REQUEST} types)${dryRun ? '; dry run: nothing will be queued' : ''}`,
-        );
-        const result = await reconcile(stripe, ports, {
-          since,
-          dryRun,
-          types,
-          progress: (line) => io.err(line),
-        });
-        if (dryRun) for (const id of result.queuedIds) io.out(`would queue ${id}`);
-        for (const line of summary(result, dryRun)) io.out(line);
-        return EXIT_OK;
-      } finally {
-        await ports.close();
-      }
-    }),
-  );
-}
+export const run = command.run;
 
-runIfEntryPoint(import.meta.url, (argv) => run(argv));
+runIfEntryPoint(import.meta.url, command);

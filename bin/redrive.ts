@@ -1,6 +1,8 @@
 // `npm run redrive -- --queue <event type> | --all [--dry-run] [--local]`: moves
 // dead-lettered events back to their processor queues once the fault is fixed. Processors
-// deduplicate by event id, so a message moved twice is still applied once.
+// deduplicate by event id, so a message moved twice is still applied once. Where
+// EventBridge may dead-letter too (ingress eventbridge or both), its messages are unwrapped
+// to the Stripe event on the way back (bin/ops/eventbridge-dead-letters.ts).
 
 import {
   DeleteMessageCommand,
@@ -16,18 +18,14 @@ import {
 import { registryEntry } from '../lambdas/core/registry';
 import { eventBridgeMayDeadLetter, toProcessorMessage } from './ops/eventbridge-dead-letters';
 import {
+  defineCommand,
   EXIT_FAILURE,
   EXIT_OK,
-  parseCommand,
-  processIo,
-  renderTable,
-  runCommand,
   runIfEntryPoint,
-  TARGET_HELP,
   UsageError,
-  type CommandIo,
-  type CommandSpec,
-} from './ops/args';
+  type CommandDeps,
+} from './ops/command';
+import { renderTable } from './ops/table';
 import {
   resolveTarget,
   TargetError,
@@ -36,36 +34,7 @@ import {
   type TargetQueue,
 } from './ops/target';
 
-export const REDRIVE: CommandSpec = {
-  name: 'redrive',
-  help: [
-    'Usage: npm run redrive -- --queue <event type> | --all [--dry-run] [--local]',
-    '',
-    'Moves the messages of a dead-letter queue back to its processor queue (SQS',
-    'StartMessageMoveTask; where the server lacks it, receive + send + delete keeping body',
-    'and attributes). Run it once the fault that dead-lettered them is fixed: processors',
-    'deduplicate by event id, so nothing is applied twice. A DLQ that EventBridge may write',
-    'to (ingress eventbridge or both) is moved by receive + send + delete, unwrapping the',
-    "Stripe event from EventBridge's own dead letters.",
-    '',
-    '  --queue <type>      the DLQ of one event type (e.g. invoice.payment_failed)',
-    '  --all               every DLQ of the stack',
-    '  --dry-run           only count what each DLQ holds',
-    '',
-    'Exit codes: 0 done (or nothing to move); 1 a move failed or the stack could not be',
-    'reached; 2 bad arguments.',
-    '',
-    TARGET_HELP,
-  ].join('\n'),
-  options: {
-    queue: { type: 'string' },
-    all: { type: 'boolean' },
-    'dry-run': { type: 'boolean' },
-  },
-};
-
-export interface RedriveDeps {
-  io?: Partial<CommandIo>;
+export interface RedriveDeps extends CommandDeps {
   connect?: (options: TargetOptions) => Promise<Target>;
   /** Progress polling interval. @default 1000 */
   pollIntervalMs?: number;
@@ -271,11 +240,7 @@ export async function moveBack(
   }
 }
 
-function selectQueues(target: Target, values: Record<string, string | boolean | undefined>) {
-  const all = values.all === true;
-  const type = typeof values.queue === 'string' ? values.queue : undefined;
-  if (all === (type !== undefined))
-    throw new UsageError('give either --queue <event type> or --all');
+function selectQueues(target: Target, all: boolean, type: string | undefined) {
   if (all) return [...target.queues];
   if (!registryEntry(type!)) {
     throw new UsageError(
@@ -287,17 +252,44 @@ function selectQueues(target: Target, values: Record<string, string | boolean | 
   return [q];
 }
 
-export async function runRedrive(argv: readonly string[], deps: RedriveDeps = {}): Promise<number> {
-  const io = { ...processIo(), ...deps.io };
-  return runCommand(REDRIVE, io, async () => {
-    const { values, target: targetOptions } = parseCommand(argv, REDRIVE);
-    if (values.all !== true && values.queue === undefined) {
+export const command = defineCommand<RedriveDeps>({
+  name: 'redrive',
+  summary:
+    'Moves the messages of dead-letter queues back to their processor queues, once the fault ' +
+    'that dead-lettered them is fixed. Processors deduplicate by event id, so nothing is ' +
+    'applied twice.',
+  description: [
+    "It uses SQS's own redrive (StartMessageMoveTask); where the server lacks it, it receives, sends and deletes each message, keeping its body and attributes.",
+    'A dead-letter queue that EventBridge may write to (a stack deployed with -c ingress=eventbridge or both, or npm start -- --ingress eventbridge|both) also holds the events EventBridge could not deliver, in its own form: the EventBridge envelope, with ERROR_CODE and ERROR_MESSAGE attributes. Such a queue is moved by receive, send and delete, and each of those messages goes back as the Stripe event it carries, as the verifier would have queued it; a message that carries no Stripe event stays in the dead-letter queue and is named.',
+  ],
+  options: {
+    queue: {
+      type: 'string',
+      value: 'event type',
+      description: 'the dead-letter queue of one event type, e.g. invoice.payment_failed',
+    },
+    all: { type: 'boolean', description: 'every dead-letter queue of the stack' },
+    'dry-run': { type: 'boolean', description: 'only count what each dead-letter queue holds' },
+  },
+  usage: [['queue|all', '[dry-run]']],
+  failure: 'a move failed, or the stack could not be reached',
+  examples: [
+    { args: '--all --dry-run --local', note: 'count the dead-lettered messages of every type' },
+    {
+      args: '--queue invoice.payment_failed --local',
+      note: 'move the dead-lettered invoice.payment_failed events back',
+    },
+  ],
+  async run({ args, target: targetOptions, io, deps }) {
+    const all = args.flag('all');
+    const type = args.string('queue');
+    if (all === (type !== undefined)) {
       throw new UsageError('give either --queue <event type> or --all');
     }
-    const dryRun = values['dry-run'] === true;
+    const dryRun = args.flag('dry-run');
     const target = await (deps.connect ?? resolveTarget)(targetOptions);
     try {
-      const selected = selectQueues(target, values);
+      const selected = selectQueues(target, all, type);
       io.err(
         `${dryRun ? 'counting' : 'redriving'} ${selected.length} DLQ(s) of ${target.describe()}`,
       );
@@ -314,7 +306,9 @@ export async function runRedrive(argv: readonly string[], deps: RedriveDeps = {}
           String(c.count.inFlight),
         ]);
         if (rows.length > 0) {
-          renderTable(['EVENT TYPE', 'DLQ MESSAGES', 'IN FLIGHT'], rows).forEach((l) => io.out(l));
+          renderTable(['EVENT TYPE', 'DLQ MESSAGES', 'IN FLIGHT'], rows, {
+            align: ['left', 'right', 'right'],
+          }).forEach((l) => io.out(l));
         }
         io.out(
           `total: ${totalWaiting} dead-lettered message(s) would be moved` +
@@ -358,7 +352,9 @@ export async function runRedrive(argv: readonly string[], deps: RedriveDeps = {}
         }
       }
       if (rows.length > 0)
-        renderTable(['EVENT TYPE', 'MOVED', 'HOW'], rows).forEach((l) => io.out(l));
+        renderTable(['EVENT TYPE', 'MOVED', 'HOW'], rows, {
+          align: ['left', 'right', 'left'],
+        }).forEach((l) => io.out(l));
       io.out(
         `total: ${totalMoved} message(s) moved back to ${queuesMoved} queue(s)` +
           (failures.length ? `, ${failures.length} failed` : '') +
@@ -372,7 +368,9 @@ export async function runRedrive(argv: readonly string[], deps: RedriveDeps = {}
     } finally {
       target.close();
     }
-  });
-}
+  },
+});
 
-runIfEntryPoint(import.meta.url, runRedrive);
+export const run = command.run;
+
+runIfEntryPoint(import.meta.url, command);

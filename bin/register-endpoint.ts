@@ -3,11 +3,11 @@
 // An existing endpoint is updated; otherwise one is created with the API version the
 // `stripe` package is built for, and the signing secret Stripe returns once is added to the
 // stack's webhook secret (Secrets Manager, or a file for `npm start`). The secret is never
-// printed.
+// printed. With `--eventbridge --aws-account <id> --aws-region <region>` it creates or
+// updates Stripe's Amazon EventBridge event destination instead (bin/ops/event-destination.ts).
 
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   GetSecretValueCommand,
   PutSecretValueCommand,
@@ -16,15 +16,8 @@ import {
 import type Stripe from 'stripe';
 import { ConfigError } from '../lambdas/core/errors';
 import { HANDLED_TYPES } from '../lambdas/core/registry';
-import {
-  EXIT_OK,
-  parseCommand,
-  runCommand,
-  runIfEntryPoint,
-  TARGET_HELP,
-  UsageError,
-  type CommandSpec,
-} from './ops/args';
+import { LOCAL_STATE_FILE } from './local/state-file';
+import { defineCommand, EXIT_OK, runIfEntryPoint, UsageError } from './ops/command';
 import {
   checkAwsAccount,
   checkAwsRegion,
@@ -32,13 +25,13 @@ import {
   describeDestination,
   registerEventDestination,
 } from './ops/event-destination';
-import { stripeApiKey, stripeKeyMode, type StripeKeyMode } from './ops/stripe-client';
 import {
-  commandIo,
-  explainingStripeErrors,
-  stripeFor,
-  type StripeCommandDeps,
-} from './ops/stripe-command';
+  explainStripeError,
+  stripeApiKey,
+  stripeKeyMode,
+  type StripeKeyMode,
+} from './ops/stripe-client';
+import { STRIPE_ENVIRONMENT, stripeFor, type StripeCommandDeps } from './ops/stripe-command';
 import { resolveTarget, TargetError, type TargetOptions } from './ops/target';
 import { PINNED_API_VERSION } from './stripe-events';
 
@@ -101,8 +94,8 @@ export function secretsManagerSink(client: SecretsManagerClient, secretId: strin
   };
 }
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const LOCAL_SECRET_FILE = path.join(ROOT, '.local', 'webhook-secret');
+/** Beside `npm start`'s state file (`.local/` of the checkout). */
+export const LOCAL_SECRET_FILE = path.join(path.dirname(LOCAL_STATE_FILE), 'webhook-secret');
 
 /** A file holding the comma-separated secrets for `npm start` (mode 0600). */
 export function fileSink(file: string, readByStack: boolean): SecretSink {
@@ -163,9 +156,6 @@ export function checkEndpointUrl(value: string, local: boolean): string {
 function checkMode(key: string, wanted: string | undefined): StripeKeyMode {
   const actual = stripeKeyMode(key);
   if (wanted === undefined) return actual;
-  if (wanted !== 'live' && wanted !== 'test') {
-    throw new UsageError(`--mode must be "live" or "test", got "${wanted}"`);
-  }
   if (wanted !== actual) {
     throw new ConfigError(
       `STRIPE_API_KEY is a ${actual}-mode key but --mode ${wanted} was asked: use a ${wanted}-mode key (${wanted === 'live' ? 'sk_live_/rk_live_' : 'sk_test_/rk_test_'})`,
@@ -242,90 +232,152 @@ export async function registerEndpoint(
   }
 }
 
-export const HELP = [
-  'usage: npm run register-endpoint -- --url <https url> [--mode live|test] [target]',
-  '       npm run register-endpoint -- --eventbridge --aws-account <id> --aws-region <region>',
-  '                                    [--event-types <a,b,...>] [--mode live|test]',
-  '',
-  'Makes the Stripe webhook endpoint at that URL send exactly the event types the stack',
-  'processes: updates it when it exists, else creates it with the API version the stripe',
-  "package is built for and adds its signing secret to the stack's webhook secret (never",
-  'printed). The stack keeps older secrets, so an endpoint being replaced still verifies.',
-  '',
-  '  --url <url>         https; http://127.0.0.1 only with --local',
-  '  --mode live|test    refuse to run unless STRIPE_API_KEY is of this mode',
-  '',
-  'With --eventbridge: creates or updates the Stripe event destination that delivers to',
-  'Amazon EventBridge in that AWS account and region (snapshot events, the pinned API',
-  "version, the account's own events), and prints its partner event source: deploy with",
-  '-c ingress=eventbridge (or both) -c eventBridgeSource=<it> within 7 days to associate it.',
-  '  --event-types <list> the types the stack enables (-c enabledEventTypes); default all',
-  '',
-  TARGET_HELP,
-  '',
-  'Needs STRIPE_API_KEY (STRIPE_API_BASE points it at another host).',
-].join('\n');
-
-const SPEC: CommandSpec = {
+export const command = defineCommand<RegisterDeps>({
   name: 'register-endpoint',
-  help: HELP,
+  summary:
+    'Makes the Stripe webhook endpoint at that URL send exactly the event types the stack ' +
+    'processes: updates it when it exists, else creates it with the API version the project ' +
+    "pins and adds its signing secret to the stack's webhook secret (never printed).",
+  description: [
+    "The stack keeps the secrets it already holds, so an endpoint being replaced still verifies. Stripe cannot change an existing endpoint's API version: when one follows another version, or the account's default, the command says so and how to move it.",
+    "With --eventbridge: creates or updates instead the Stripe event destination that delivers to Amazon EventBridge in that AWS account and region (snapshot events, the pinned API version, the account's own events), and prints its partner event source. Deploy with -c ingress=eventbridge (or both) -c eventBridgeSource=<that source> within 7 days to associate it. This form reads nothing of a stack (the destination comes before the stack that associates it), so it takes no --local, --stack or --region.",
+  ],
   options: {
-    url: { type: 'string' },
-    mode: { type: 'string' },
-    eventbridge: { type: 'boolean' },
-    'aws-account': { type: 'string' },
-    'aws-region': { type: 'string' },
-    'event-types': { type: 'string' },
+    url: {
+      type: 'string',
+      value: 'https url',
+      description: 'the webhook URL (the WebhookUrl output); http://127.0.0.1 only with --local',
+    },
+    mode: {
+      type: 'choice',
+      choices: ['live', 'test'],
+      description: 'refuse to run unless STRIPE_API_KEY is of this mode',
+    },
+    eventbridge: {
+      type: 'boolean',
+      description: "register Stripe's Amazon EventBridge event destination instead of a webhook",
+    },
+    'aws-account': {
+      type: 'string',
+      value: 'id',
+      description: 'with --eventbridge: the 12-digit AWS account the events go to',
+    },
+    'aws-region': {
+      type: 'string',
+      value: 'region',
+      description: 'with --eventbridge: its AWS region, e.g. eu-west-1',
+    },
+    'event-types': {
+      type: 'string',
+      value: 'a,b,...',
+      description:
+        'with --eventbridge: the types the stack enables, as -c enabledEventTypes lists them ' +
+        '(default: every handled type)',
+    },
   },
-};
-
-export async function run(argv: readonly string[], deps: RegisterDeps = {}): Promise<number> {
-  const io = commandIo(deps);
-  return runCommand(SPEC, io, () =>
-    explainingStripeErrors(async () => {
-      const args = parseCommand(argv, SPEC);
-      if (args.values.eventbridge === true) {
-        if (args.values.url !== undefined)
-          throw new UsageError('--url and --eventbridge exclude each other');
-        const str = (k: string) =>
-          typeof args.values[k] === 'string' ? (args.values[k] as string) : undefined;
-        const request = {
-          awsAccount: checkAwsAccount(str('aws-account')),
-          awsRegion: checkAwsRegion(str('aws-region')),
-          enabledEvents: checkEventTypes(str('event-types')),
-        };
-        const mode = checkMode(stripeApiKey(io.env), str('mode'));
-        io.err(
-          `register-endpoint: Amazon EventBridge in ${request.awsAccount}/${request.awsRegion} (${mode} mode), ${request.enabledEvents.length} event types`,
+  usage: [
+    ['url', '[mode]'],
+    ['eventbridge', 'aws-account', 'aws-region', '[event-types]', '[mode]'],
+  ],
+  environment: STRIPE_ENVIRONMENT,
+  failure: 'Stripe refused, the key is of the other mode, or the secret could not be stored',
+  explainError: explainStripeError,
+  examples: [
+    {
+      args: '--url https://abc123.execute-api.eu-west-1.amazonaws.com/webhook --mode live',
+      note: 'the deployed stack, with a live-mode key',
+    },
+    {
+      args: '--url http://127.0.0.1:3000/webhook --local',
+      note: 'a test endpoint for `npm start` (Stripe cannot reach it; for trying the command)',
+    },
+    {
+      args: '--eventbridge --aws-account 123456789012 --aws-region eu-west-1 --mode live',
+      note: "Stripe's EventBridge destination for that account and region; prints the partner event source to deploy with",
+    },
+  ],
+  async run({ args, target, io, deps }) {
+    if (args.flag('eventbridge')) {
+      if (args.given('url')) throw new UsageError('--url and --eventbridge exclude each other');
+      if (target.local || target.stackName !== undefined || target.region !== undefined) {
+        throw new UsageError(
+          '--eventbridge reads nothing of a stack: drop --local, --stack and --region (--aws-account and --aws-region say where the events go)',
         );
-        const outcome = await registerEventDestination(stripeFor(deps, io), request, (l) =>
-          io.err(l),
-        );
-        for (const line of describeDestination(outcome)) io.out(line);
-        return EXIT_OK;
       }
-      if (typeof args.values.url !== 'string') throw new UsageError('--url is required');
-      const url = checkEndpointUrl(args.values.url, args.target.local);
-      const mode = checkMode(
-        stripeApiKey(io.env),
-        typeof args.values.mode === 'string' ? args.values.mode : undefined,
+      const request = {
+        awsAccount: checkAwsAccount(args.string('aws-account')),
+        awsRegion: checkAwsRegion(args.string('aws-region')),
+        enabledEvents: checkEventTypes(args.string('event-types')),
+      };
+      const mode = checkMode(stripeApiKey(io.env), args.string('mode'));
+      io.err(
+        `register-endpoint: Amazon EventBridge in ${request.awsAccount}/${request.awsRegion} (${mode} mode), ${request.enabledEvents.length} event types`,
       );
-      const stripe = stripeFor(deps, io);
-      const ports = await (deps.connect ?? connectRegisterTarget)(args.target);
-      try {
-        const enabledEvents = HANDLED_TYPES.filter((t) => ports.enabledTypes.includes(t));
-        if (enabledEvents.length === 0) throw new Error('the target stack processes no event type');
-        io.err(`register-endpoint: ${url} (${mode} mode), ${enabledEvents.length} event types`);
-        const outcome = await registerEndpoint(stripe, url, enabledEvents, ports.secrets, (line) =>
-          io.err(line),
-        );
-        for (const line of describeOutcome(outcome, ports.secrets)) io.out(line);
-        return EXIT_OK;
-      } finally {
-        await ports.close();
-      }
-    }),
-  );
+      const outcome = await registerEventDestination(stripeFor(deps, io), request, (line) =>
+        io.err(line),
+      );
+      for (const line of describeDestination(outcome)) io.out(line);
+      return EXIT_OK;
+    }
+    for (const name of ['aws-account', 'aws-region', 'event-types']) {
+      if (args.given(name)) throw new UsageError(`--${name} goes with --eventbridge`);
+    }
+    const urlArg = args.string('url');
+    if (urlArg === undefined) {
+      throw new UsageError('--url is required (or --eventbridge, for the EventBridge destination)');
+    }
+    const url = checkEndpointUrl(urlArg, target.local);
+    const mode = checkMode(stripeApiKey(io.env), args.string('mode'));
+    const stripe = stripeFor(deps, io);
+    const ports = await (deps.connect ?? connectRegisterTarget)(target);
+    try {
+      const enabledEvents = HANDLED_TYPES.filter((t) => ports.enabledTypes.includes(t));
+      if (enabledEvents.length === 0) throw new Error('the target stack processes no event type');
+      io.err(`register-endpoint: ${url} (${mode} mode), ${enabledEvents.length} event types`);
+      const outcome = await registerEndpoint(stripe, url, enabledEvents, ports.secrets, (line) =>
+        io.err(line),
+      );
+      for (const line of describeOutcome(outcome, ports.secrets)) io.out(line);
+      for (const line of versionWarning(outcome.endpoint)) io.err(line);
+      return EXIT_OK;
+    } finally {
+      await ports.close();
+    }
+  },
+});
+
+export const run = command.run;
+
+/**
+ * Why an endpoint's payloads may not have the shapes the project is tested with: it follows
+ * the account's default API version (null: it moves whenever the account is upgraded), or
+ * another fixed version. Empty when it sends the pinned one.
+ */
+export function versionWarning(
+  endpoint: Pick<Stripe.WebhookEndpoint, 'id' | 'api_version'>,
+): string[] {
+  const move = [
+    `  Stripe cannot change an existing endpoint's API version. To move it: register a new endpoint`,
+    `  at another URL (created with ${PINNED_API_VERSION}), store its secret, and delete ${endpoint.id}`,
+    '  once its deliveries have drained.',
+  ];
+  if (endpoint.api_version === null || endpoint.api_version === undefined) {
+    return [
+      `register-endpoint: warning: endpoint ${endpoint.id} has no API version of its own: it follows`,
+      `  the account's default API version, not ${PINNED_API_VERSION} which this project pins, so its`,
+      "  event shapes change whenever the account's default is upgraded in the Dashboard.",
+      ...move,
+    ];
+  }
+  if (endpoint.api_version !== PINNED_API_VERSION) {
+    return [
+      `register-endpoint: warning: endpoint ${endpoint.id} sends API version ${endpoint.api_version},`,
+      `  not ${PINNED_API_VERSION} which this project pins. The processors read only fields older`,
+      '  versions also have, but the pinned version is the one tested.',
+      ...move,
+    ];
+  }
+  return [];
 }
 
 function describeOutcome(outcome: RegisterOutcome, secrets: SecretSink): string[] {
@@ -337,15 +389,9 @@ function describeOutcome(outcome: RegisterOutcome, secrets: SecretSink): string[
       ...secrets.nextSteps(outcome.kept),
     ];
   }
-  const lines = [
+  return [
     `updated webhook endpoint ${endpoint.id} for ${endpoint.url}: ${endpoint.enabled_events.length} event types (${outcome.added.length} added, ${outcome.removed.length} removed); its signing secret is unchanged`,
   ];
-  if (endpoint.api_version && endpoint.api_version !== PINNED_API_VERSION) {
-    lines.push(
-      `note: this endpoint sends API version ${endpoint.api_version}, not ${PINNED_API_VERSION}, and Stripe cannot change an existing endpoint's version. The processors read only fields older versions also have; to move it, register a new endpoint at another URL and delete this one once its deliveries have drained.`,
-    );
-  }
-  return lines;
 }
 
 /** The target's enabled types and where its webhook secret lives. */
@@ -370,4 +416,4 @@ async function connectRegisterTarget(options: TargetOptions): Promise<RegisterPo
   return { enabledTypes, secrets: fileSink(LOCAL_SECRET_FILE, false), close };
 }
 
-runIfEntryPoint(import.meta.url, (argv) => run(argv));
+runIfEntryPoint(import.meta.url, command);

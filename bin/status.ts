@@ -1,63 +1,29 @@
 // `npm run status -- <cus_...> [--json] [--local]` and `--parked`: reads the table through
 // the same store and pure derivation as the status API, so it shows what the API answers.
+// The two reads (readStatus, listParked) are the only parts that know the table's layout.
 
 import { FactStore, type ParkedEvent } from '../lambdas/adapters/fact-store';
 import { expiryWarningDays } from '../lambdas/config';
-import { deriveBillingStatus } from '../lambdas/core/billing-status';
+import { statusFromRecord } from '../lambdas/core/billing-status';
 import { ConfigError } from '../lambdas/core/errors';
 import type { BillingStatus, Condition, HistoryEntry } from '../lambdas/core/facts';
 import { historyOf } from '../lambdas/core/history';
 import {
   customerIdArg,
+  defineCommand,
   EXIT_FAILURE,
   EXIT_OK,
-  formatAge,
-  formatUnix,
-  parseCommand,
-  processIo,
-  renderTable,
-  runCommand,
   runIfEntryPoint,
-  TARGET_HELP,
   UsageError,
-  type CommandIo,
-  type CommandSpec,
-} from './ops/args';
+  type CommandDeps,
+} from './ops/command';
+import { formatAge, formatUnix, renderTable } from './ops/table';
 import { resolveTarget, type Target, type TargetOptions } from './ops/target';
 
 export const DEFAULT_EVENT_LIMIT = 20;
 
-export const STATUS: CommandSpec = {
-  name: 'status',
-  help: [
-    'Usage: npm run status -- <cus_...> [--json] [--limit <n>] [--local]',
-    '       npm run status -- --parked [--json] [--local]',
-    '',
-    "One customer's billing status (canAllocate, blockers, warnings, payment methods,",
-    'override) and its most recent events, derived exactly as the status API derives them;',
-    'or, with --parked, the events waiting for an object that names their customer.',
-    '',
-    '  --json              print JSON: {"status": ..., "events": [...]} (or the parked list)',
-    `  --limit <n>         how many recent events to show (default ${DEFAULT_EVENT_LIMIT}; 0 for all)`,
-    '  --parked            list parked events: id, type, the object ids it waits for, age',
-    '',
-    'EXPIRY_WARNING_DAYS (default 30) decides when a card counts as expiring, as in the stack.',
-    '',
-    "Exit codes: 0 shown; 1 no applied event has mentioned the customer (the API's 404),",
-    'or the stack could not be read; 2 bad arguments (e.g. an id that is not cus_...).',
-    '',
-    TARGET_HELP,
-  ].join('\n'),
-  options: {
-    json: { type: 'boolean' },
-    parked: { type: 'boolean' },
-    limit: { type: 'string' },
-  },
-  maxPositionals: 1,
-};
-
-export interface StatusDeps {
-  io?: Partial<CommandIo>;
+export interface StatusDeps extends CommandDeps {
+  /** Reaches the target stack; `npm start`'s or the deployed one by default. */
   connect?: (options: TargetOptions) => Promise<Target>;
 }
 
@@ -69,32 +35,60 @@ export interface CustomerReport {
   totalEvents: number;
 }
 
-/** The status API's derivation over one customer's items; null when none exist (404). */
-export async function customerReport(
-  store: Pick<FactStore, 'loadCustomer'>,
+// ---------------------------------------------------------------------------------------
+// Reading the table (the only part that knows its layout)
+
+export interface ReadOptions {
+  now: Date;
+  expiryWarningDays: number;
+  /** How many recent events to return; 0 for all. */
+  limit: number;
+}
+
+/**
+ * One customer's billing status (its status item, as the status API reads it) and recent
+ * events; null when no applied event has mentioned the customer (the API's 404).
+ */
+export async function readStatus(
+  target: Pick<Target, 'ddb' | 'tableName'>,
   customerId: string,
-  options: { now: Date; expiryWarningDays: number; limit: number },
+  options: ReadOptions,
 ): Promise<CustomerReport | null> {
-  const record = await store.loadCustomer(customerId);
-  const status = deriveBillingStatus({
+  const store = new FactStore(target.ddb, target.tableName);
+  const stored = await store.readStatus(customerId);
+  if (!stored) return null;
+  const status = statusFromRecord(
     customerId,
-    facts: record.facts,
-    overrides: record.overrides,
-    now: Math.floor(options.now.getTime() / 1000),
-    expiryWarningDays: options.expiryWarningDays,
-  });
-  if (!status) return null;
-  const history = historyOf(record.facts, record.overrides);
+    stored.record,
+    Math.floor(options.now.getTime() / 1000),
+    options.expiryWarningDays,
+  );
+  const [facts, overrides] = await Promise.all([
+    store.allFacts(customerId),
+    store.overrides(customerId),
+  ]);
+  const history = historyOf(facts, overrides);
   const events = options.limit > 0 ? history.slice(-options.limit) : history;
   return { status, events, totalEvents: history.length };
 }
+
+/** Every event waiting for an object that names its customer. */
+export async function listParked(
+  target: Pick<Target, 'ddb' | 'tableName'>,
+): Promise<ParkedEvent[]> {
+  return new FactStore(target.ddb, target.tableName).listParked();
+}
+
+// ---------------------------------------------------------------------------------------
+// Rendering
 
 function conditionRows(conditions: readonly Condition<string>[]): string[] {
   if (conditions.length === 0) return ['  none'];
   return renderTable(
     ['REASON', 'OBJECT', 'SINCE', 'EVENT'],
     conditions.map((c) => [c.reason, c.objectId, formatUnix(c.since), c.eventId ?? '-']),
-  ).map((l) => `  ${l}`);
+    { indent: '  ' },
+  );
 }
 
 /** An override's reason and actor; nothing for a Stripe event. */
@@ -142,7 +136,8 @@ export function renderReport(report: CustomerReport): string[] {
             ? `${String(m.expMonth).padStart(2, '0')}/${m.expYear}`
             : '-',
         ]),
-      ).map((l) => `  ${l}`),
+        { indent: '  ' },
+      ),
     );
   }
   lines.push(
@@ -165,7 +160,8 @@ export function renderReport(report: CustomerReport): string[] {
           e.appliedAt,
           ...(withNotes ? [noteOf(e)] : []),
         ]),
-      ).map((l) => `  ${l}`),
+        { indent: '  ' },
+      ),
     );
   }
   return lines;
@@ -188,46 +184,91 @@ export function renderParked(parked: readonly ParkedEvent[], now: Date): string[
   ];
 }
 
-function limitArg(value: string | boolean | undefined): number {
-  if (value === undefined) return DEFAULT_EVENT_LIMIT;
-  if (typeof value !== 'string' || !/^\d+$/.test(value)) {
-    throw new UsageError(`--limit must be a whole number (0 for all), got "${String(value)}"`);
-  }
-  return Number(value);
+/** A parked event without its raw body (payloads hold personal data). */
+function parkedJson(p: ParkedEvent) {
+  return {
+    eventId: p.eventId,
+    type: p.type,
+    waitingFor: p.keys,
+    parkedAt: new Date(p.parkedAt).toISOString(),
+  };
 }
 
-export async function runStatus(argv: readonly string[], deps: StatusDeps = {}): Promise<number> {
-  const io = { ...processIo(), ...deps.io };
-  return runCommand(STATUS, io, async () => {
-    const { values, positionals, target: targetOptions } = parseCommand(argv, STATUS);
-    const json = values.json === true;
-    const parkedMode = values.parked === true;
-    if (parkedMode && positionals.length > 0) {
+/** EXPIRY_WARNING_DAYS as the stack reads it; a bad value is a usage error. */
+export function warningDaysOf(env: Readonly<Record<string, string | undefined>>): number {
+  try {
+    return expiryWarningDays(env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+export const EXPIRY_WARNING_DAYS_ENV = {
+  name: 'EXPIRY_WARNING_DAYS',
+  description: 'days before its expiry a card counts as expiring (default 30), as in the stack',
+};
+
+export const command = defineCommand<StatusDeps>({
+  name: 'status',
+  summary:
+    "Shows one customer's billing status (canAllocate, blockers, warnings, payment methods, " +
+    'override) and its most recent events, exactly as the status API answers; or, with ' +
+    '--parked, the events waiting for an object that names their customer.',
+  positionals: {
+    customer: { value: 'cus_...', description: 'the Stripe customer id' },
+  },
+  options: {
+    json: {
+      type: 'boolean',
+      description: 'print JSON: {"status": ..., "events": [...]} (with --parked: the list)',
+    },
+    limit: {
+      type: 'integer',
+      value: 'n',
+      default: DEFAULT_EVENT_LIMIT,
+      description: 'how many recent events to show; 0 for all',
+    },
+    parked: {
+      type: 'boolean',
+      description: 'list parked events: id, type, the object ids each waits for, its age',
+    },
+  },
+  usage: [
+    ['customer', '[json]', '[limit]'],
+    ['parked', '[json]'],
+  ],
+  environment: [EXPIRY_WARNING_DAYS_ENV],
+  failure:
+    "no applied event has mentioned the customer (the API's 404; a new customer's first " +
+    'event may still be queued), or the stack could not be read',
+  examples: [
+    { args: 'cus_123 --local', note: "cus_123's status on the stack `npm start` runs" },
+    { args: 'cus_123 --json --limit 0 --local', note: 'the same as JSON, with every event' },
+    { args: '--parked --local', note: 'the events waiting for their customer' },
+    { args: 'cus_123 --stack StripeBillingGate-prod', note: 'on a deployed stack' },
+  ],
+  async run({ args, target: targetOptions, io, deps }) {
+    const json = args.flag('json');
+    const parkedMode = args.flag('parked');
+    if (parkedMode && args.positionals.length > 0) {
       throw new UsageError('--parked lists every parked event: give no customer id with it');
     }
-    if (parkedMode && values.limit !== undefined)
-      throw new UsageError('--limit is not for --parked');
-    const customerId = parkedMode ? null : customerIdArg(positionals[0]);
-    const limit = limitArg(values.limit);
-    let warningDays: number;
-    try {
-      warningDays = expiryWarningDays(io.env);
-    } catch (err) {
-      if (err instanceof ConfigError) throw new UsageError(err.message);
-      throw err;
-    }
+    if (parkedMode && args.given('limit')) throw new UsageError('--limit is not for --parked');
+    const customerId = parkedMode ? null : customerIdArg(args.positional('customer'));
+    const limit = args.integer('limit') ?? DEFAULT_EVENT_LIMIT;
+    const warningDays = warningDaysOf(io.env);
 
     const target = await (deps.connect ?? resolveTarget)(targetOptions);
     try {
-      const store = new FactStore(target.ddb, target.tableName);
       io.err(`reading ${target.describe()}, table ${target.tableName}`);
       if (customerId === null) {
-        const parked = await store.listParked();
+        const parked = await listParked(target);
         if (json) io.out(JSON.stringify(parked.map(parkedJson), null, 2));
         else renderParked(parked, io.now()).forEach((l) => io.out(l));
         return EXIT_OK;
       }
-      const report = await customerReport(store, customerId, {
+      const report = await readStatus(target, customerId, {
         now: io.now(),
         expiryWarningDays: warningDays,
         limit,
@@ -245,17 +286,9 @@ export async function runStatus(argv: readonly string[], deps: StatusDeps = {}):
     } finally {
       target.close();
     }
-  });
-}
+  },
+});
 
-/** A parked event without its raw body (payloads hold personal data). */
-function parkedJson(p: ParkedEvent) {
-  return {
-    eventId: p.eventId,
-    type: p.type,
-    waitingFor: p.keys,
-    parkedAt: new Date(p.parkedAt).toISOString(),
-  };
-}
+export const run = command.run;
 
-runIfEntryPoint(import.meta.url, runStatus);
+runIfEntryPoint(import.meta.url, command);

@@ -1,61 +1,26 @@
 // `npm run trigger -- <event type> [--customer cus_...] [--url <webhook url>] [--local]`:
-// sends one realistic, correctly signed Stripe event to the webhook, the way Stripe would.
+// sends one realistic, correctly signed Stripe event to the webhook, the way Stripe would;
+// with `--eventbridge`, in the EventBridge envelope of Stripe's event destination to the
+// local partner event bus (bin/ops/eventbridge-trigger.ts).
 
 import { DEFAULTS, parseWebhookSecrets } from '../lambdas/config';
 import { REGISTRY, registryEntry } from '../lambdas/core/registry';
 import {
   customerIdArg,
+  defineCommand,
   EXIT_FAILURE,
   EXIT_OK,
-  parseCommand,
-  processIo,
-  renderTable,
-  runCommand,
   runIfEntryPoint,
-  TARGET_HELP,
   UsageError,
+  type CommandDeps,
   type CommandIo,
-  type CommandSpec,
-} from './ops/args';
-import { triggerThroughEventBridge } from './ops/eventbridge-trigger';
+} from './ops/command';
+import { renderTable } from './ops/table';
 import { resolveTarget, TargetError, type Target, type TargetOptions } from './ops/target';
-// bin/stripe-events (and with it the `stripe` package) is loaded only to send an event.
+// bin/stripe-events (and with it the `stripe` package) is loaded only to send an event, and
+// bin/ops/eventbridge-trigger (with the SQS client of the local bus) only for --eventbridge.
 
-export const TRIGGER: CommandSpec = {
-  name: 'trigger',
-  help: [
-    'Usage: npm run trigger -- <event type> [--customer cus_...] [--url <webhook url>] [--local]',
-    '       npm run trigger -- --list',
-    '',
-    "Sends one realistic Stripe event of that type, built from Stripe's published fixture",
-    'objects and signed like Stripe signs it, to the webhook; prints the HTTP answer.',
-    'Exits 0 on a 2xx answer, 1 otherwise, 2 for bad arguments.',
-    '',
-    '  --list              the handled event types',
-    "  --customer <id>     the customer the object belongs to (default: the fixtures' customer);",
-    '                      disputes name no customer (it is found through their charge)',
-    "  --url <url>         where to post (default: the target stack's webhook URL)",
-    "  --eventbridge       send it as Stripe's EventBridge destination does, in an EventBridge",
-    '                      envelope, to the local bus (npm start -- --ingress eventbridge|both;',
-    '                      with --local; source: EVENTBRIDGE_SOURCE, as npm start reads it)',
-    '',
-    'Signing secret: STRIPE_WEBHOOK_SECRET (the first one when several are listed); else,',
-    "for --local, the development secret `npm start` prints; else, for AWS, the stack's",
-    'webhook secret in Secrets Manager.',
-    '',
-    TARGET_HELP,
-  ].join('\n'),
-  options: {
-    list: { type: 'boolean' },
-    customer: { type: 'string' },
-    url: { type: 'string' },
-    eventbridge: { type: 'boolean' },
-  },
-  maxPositionals: 1,
-};
-
-export interface TriggerDeps {
-  io?: Partial<CommandIo>;
+export interface TriggerDeps extends CommandDeps {
   connect?: (options: TargetOptions) => Promise<Target>;
   fetch?: typeof fetch;
 }
@@ -128,16 +93,65 @@ async function signingSecret(
   throw new UsageError('set STRIPE_WEBHOOK_SECRET to the signing secret of the endpoint at --url');
 }
 
-export async function runTrigger(argv: readonly string[], deps: TriggerDeps = {}): Promise<number> {
-  const io = { ...processIo(), ...deps.io };
-  return runCommand(TRIGGER, io, async () => {
-    const { values, positionals, target: targetOptions } = parseCommand(argv, TRIGGER);
-    if (values.list === true) {
-      if (positionals.length > 0) throw new UsageError('--list takes no event type');
+export const command = defineCommand<TriggerDeps>({
+  name: 'trigger',
+  summary:
+    "Sends one realistic Stripe event of that type, built from Stripe's published fixture " +
+    'objects and signed the way Stripe signs it, to the webhook, and prints the HTTP answer.',
+  description: [
+    "Signing secret: STRIPE_WEBHOOK_SECRET (the first one when several are listed); else, with --local, the development secret `npm start` prints; else the deployed stack's webhook secret in Secrets Manager.",
+    "With --eventbridge the event is not signed: it goes in the EventBridge envelope Stripe's event destination produces to the local partner event bus of `npm start -- --ingress eventbridge` (or both), from the partner event source EVENTBRIDGE_SOURCE names, as npm start reads it. Only Stripe can put events on a partner event bus in AWS, so --eventbridge needs --local (or --url of a local bus). For example, with `npm start -- --ingress both` running: npm run trigger -- invoice.payment_failed --eventbridge --local",
+  ],
+  positionals: {
+    type: { value: 'event type', description: 'a handled event type (see --list)' },
+  },
+  options: {
+    list: { type: 'boolean', description: 'list the handled event types and exit' },
+    customer: {
+      type: 'string',
+      value: 'cus_...',
+      description:
+        "the customer the object belongs to (default: the fixtures' customer); disputes " +
+        'name no customer (it is found through their charge)',
+    },
+    url: {
+      type: 'string',
+      value: 'webhook url',
+      description:
+        "where to post (default: the target stack's webhook URL; with --eventbridge, the local bus)",
+    },
+    eventbridge: {
+      type: 'boolean',
+      description:
+        "send it as Stripe's EventBridge destination does, in an EventBridge envelope, to the " +
+        'local bus (npm start -- --ingress eventbridge|both; with --local)',
+    },
+  },
+  usage: [['type', '[customer]', '[url]', '[eventbridge]'], ['list']],
+  environment: [
+    { name: 'STRIPE_WEBHOOK_SECRET', description: 'the signing secret of the endpoint at --url' },
+    {
+      name: 'EVENTBRIDGE_SOURCE',
+      description:
+        'with --eventbridge: the partner event source of the envelope (default: the one npm start uses by default)',
+    },
+  ],
+  failure: 'the webhook answered something other than 2xx, or could not be reached',
+  examples: [
+    {
+      args: 'invoice.payment_failed --customer cus_123 --local',
+      note: "a failed invoice payment for cus_123, sent to `npm start`'s webhook",
+    },
+    { args: 'customer.created --customer cus_123 --local', note: 'cus_123 is created' },
+    { args: '--list', note: 'the handled event types' },
+  ],
+  async run({ args, target: targetOptions, io, deps }) {
+    if (args.flag('list')) {
+      if (args.positionals.length > 0) throw new UsageError('--list takes no event type');
       listLines().forEach((l) => io.out(l));
       return EXIT_OK;
     }
-    const type = positionals[0];
+    const type = args.positional('type');
     if (type === undefined) {
       throw new UsageError('an event type is required (npm run trigger -- --list shows them)');
     }
@@ -146,12 +160,13 @@ export async function runTrigger(argv: readonly string[], deps: TriggerDeps = {}
         `unknown event type "${type}": \`npm run trigger -- --list\` shows the handled types`,
       );
     }
+    const customerArg = args.string('customer');
     const customer =
-      typeof values.customer === 'string'
-        ? customerIdArg(values.customer, '--customer')
-        : undefined;
-    const explicitUrl = typeof values.url === 'string' ? checkUrl(values.url) : undefined;
-    if (values.eventbridge === true) {
+      customerArg === undefined ? undefined : customerIdArg(customerArg, '--customer');
+    const urlArg = args.string('url');
+    const explicitUrl = urlArg === undefined ? undefined : checkUrl(urlArg);
+    if (args.flag('eventbridge')) {
+      const { triggerThroughEventBridge } = await import('./ops/eventbridge-trigger');
       const target = targetOptions.local
         ? await (deps.connect ?? resolveTarget)(targetOptions)
         : null;
@@ -179,7 +194,7 @@ export async function runTrigger(argv: readonly string[], deps: TriggerDeps = {}
       const url = explicitUrl ?? target?.webhookUrl;
       if (!url) {
         throw new TargetError(
-          `${target?.describe() ?? 'the stack'} has no webhook URL; pass --url`,
+          `${target?.describe() ?? 'the stack'} has no webhook URL (it takes events through EventBridge only); pass --url`,
         );
       }
       const { secret, source } = await signingSecret(io.env, target, targetOptions.local);
@@ -232,7 +247,9 @@ export async function runTrigger(argv: readonly string[], deps: TriggerDeps = {}
     } finally {
       target?.close();
     }
-  });
-}
+  },
+});
 
-runIfEntryPoint(import.meta.url, runTrigger);
+export const run = command.run;
+
+runIfEntryPoint(import.meta.url, command);

@@ -1,5 +1,5 @@
 // Configuration read once, at cold start or at `npm start`, from environment variables
-// (CONTRACT section 2). Every reader fails loudly with the variable's name and what it
+// (the README's configuration table). Every reader fails loudly with the variable's name and what it
 // expects; nothing falls back silently from an invalid value.
 
 import { ConfigError } from './core/errors';
@@ -37,12 +37,14 @@ export function integer(
 
 export type StripeMode = 'live' | 'test';
 
-/** `STRIPE_MODE`: `live`, `test`, or unset for both. */
+/** `STRIPE_MODE`: `live`, `test`, or `both` (the default, also when unset); null means both. */
 export function stripeMode(env: Env): StripeMode | null {
   const v = raw(env, 'STRIPE_MODE');
-  if (v === undefined) return null;
+  if (v === undefined || v === 'both') return null;
   if (v !== 'live' && v !== 'test') {
-    throw new ConfigError(`STRIPE_MODE must be "live" or "test" (or unset for both), got "${v}"`);
+    throw new ConfigError(
+      `STRIPE_MODE must be "live" or "test" or "both" (the default when unset), got "${v}"`,
+    );
   }
   return v;
 }

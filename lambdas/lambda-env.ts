@@ -1,5 +1,5 @@
 // Environment variable names the Lambda functions read, set by the CDK stack and by the
-// local twin. CONTRACT section 2 names the user-facing ones; secrets are never values here,
+// local twin. The README's configuration table names the user-facing ones; secrets are never values here,
 // only Secrets Manager ids.
 
 export const ENV = {

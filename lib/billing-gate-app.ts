@@ -1,5 +1,6 @@
 // The CDK app's wiring, shared by bin/app.ts and the infra tests: configuration from
-// context, the one stack, and cdk-nag's AWS Solutions checks as a validation plugin.
+// context (every key checked, unknown ones refused), the one stack, and cdk-nag's AWS
+// Solutions checks as a validation plugin.
 
 import { Validations, type App } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -7,7 +8,9 @@ import { BillingGateStack } from './billing-gate-stack';
 import { loadConfig } from './config';
 
 export function addBillingGate(app: App): BillingGateStack {
-  const config = loadConfig((key) => app.node.tryGetContext(key));
+  const config = loadConfig((key) => app.node.tryGetContext(key), {
+    presentKeys: Object.keys(app.node.getAllContext()),
+  });
   const stack = new BillingGateStack(app, config.stackName, {
     config,
     description: `Stripe billing gate (${config.stage}): webhooks -> SQS per event type -> DynamoDB billing status`,

@@ -1,20 +1,11 @@
-// The whole AWS pipeline in one stack; it only composes the constructs of lib/ and
-// publishes the outputs the operator commands read (bin/ops/target.ts).
+// The project's stack: the BillingGate construct and the outputs the operator commands and
+// integrations read (names in lib/stack-outputs.ts, read by bin/ops/target.ts).
 
-import { CfnOutput, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib';
-import type { CfnTable } from 'aws-cdk-lib/aws-dynamodb';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { acceptsWebhooks } from '../lambdas/eventbridge/ingress-mode';
+import { BillingGate } from './billing-gate';
 import type { BillingGateConfig } from './config';
-import { EVENT_BUS_OUTPUT, EventBridgeIngress } from './eventbridge-ingress';
-import { Ingress } from './ingress';
-import { Monitoring } from './monitoring';
-import { Notifications } from './notifications';
-import { Notifier } from './notifier';
-import { Processing } from './processing';
-import { StripeSecrets } from './secrets';
 import { OUTPUT_KEYS } from './stack-outputs';
-import { Store } from './store';
 
 export interface BillingGateStackProps extends StackProps {
   readonly config: BillingGateConfig;
@@ -23,129 +14,96 @@ export interface BillingGateStackProps extends StackProps {
 export { OUTPUT_KEYS } from './stack-outputs';
 
 export class BillingGateStack extends Stack {
-  readonly store: Store;
-  readonly secrets: StripeSecrets;
-  readonly notifications: Notifications;
-  readonly processing: Processing;
-  readonly ingress: Ingress;
-  /** Stripe's EventBridge destination; undefined with ingress=webhook. */
-  readonly eventBridge: EventBridgeIngress | undefined;
-  readonly notifier: Notifier;
-  readonly monitoring: Monitoring;
+  readonly gate: BillingGate;
 
   constructor(scope: Construct, id: string, props: BillingGateStackProps) {
     super(scope, id, props);
-    const config = props.config;
-    Tags.of(this).add('project', 'stripe-billing-gate');
-    Tags.of(this).add('stage', config.stage);
-
-    this.store = new Store(this, 'Store');
-    const webhook = acceptsWebhooks(config.ingress);
-    this.secrets = new StripeSecrets(this, 'Secrets', { webhookSecret: webhook });
-    this.notifications = new Notifications(this, 'Notifications', {
-      alarmEmail: config.alarmEmail,
-    });
-    const alarmAction = this.notifications.alarmAction;
-
-    this.processing = new Processing(this, 'Processing', {
-      enabledEventTypes: config.enabledEventTypes,
-      queuePrefix: config.queuePrefix,
-      store: this.store,
-      apiKeySecret: this.secrets.apiKeySecret,
-      alarmAction,
+    const { config } = props;
+    this.gate = new BillingGate(this, 'Gate', {
+      stage: config.stage,
+      stripeMode: config.stripeMode ?? 'both',
+      webhookRateLimit: config.webhookRateLimit,
+      webhookBurstLimit: config.webhookBurstLimit,
+      customerRateLimit: config.customerRateLimit,
+      customerBurstLimit: config.customerBurstLimit,
       maxReceiveCount: config.maxReceiveCount,
       processorMaxConcurrency: config.processorMaxConcurrency,
-      sweepMinutes: config.sweepMinutes,
-      tracing: config.tracing,
-    });
-    this.ingress = new Ingress(this, 'Ingress', {
-      webhook,
-      queues: this.processing.queues,
-      queueUrlPrefix: this.processing.queueUrlPrefix,
+      ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
       enabledEventTypes: config.enabledEventTypes,
-      ...(this.secrets.signingSecret ? { webhookSecret: this.secrets.signingSecret } : {}),
-      store: this.store,
-      stripeMode: config.stripeMode,
-      signatureToleranceSeconds: config.signatureToleranceSeconds,
-      expiryWarningDays: config.expiryWarningDays,
-      rateLimit: config.webhookRateLimit,
-      burstLimit: config.webhookBurstLimit,
       tracing: config.tracing,
-    });
-    this.eventBridge = config.eventBridgeSource
-      ? new EventBridgeIngress(this, 'EventBridge', {
-          eventSourceName: config.eventBridgeSource,
-          stripeMode: config.stripeMode,
-          targets: this.processing.processors,
-          alarmAction,
-          alarmNamePrefix: config.queuePrefix,
-        })
-      : undefined;
-    this.notifier = new Notifier(this, 'Notifier', {
-      store: this.store,
-      topic: this.notifications.topic,
-      alarmAction,
-      queuePrefix: config.queuePrefix,
       expiryWarningDays: config.expiryWarningDays,
-      tracing: config.tracing,
-    });
-    this.monitoring = new Monitoring(this, 'Monitoring', {
-      name: config.queuePrefix,
-      alarmAction,
-      api: this.ingress.api,
-      ...(this.ingress.webhookVerifier ? { verifier: this.ingress.webhookVerifier.function } : {}),
-      notifier: this.notifier.handler.function,
-      sweeper: this.processing.sweeper.function,
-      processors: this.processing.processors,
-      otherAlarms: [
-        this.notifier.failureAlarm,
-        ...(this.eventBridge ? [this.eventBridge.lostEventsAlarm] : []),
-      ],
       parkedAlarmHours: config.parkedAlarmHours,
       sweepMinutes: config.sweepMinutes,
+      signatureToleranceSeconds: config.signatureToleranceSeconds,
+      applicationLogLevel: config.applicationLogLevel,
+      systemLogLevel: config.systemLogLevel,
+      ingress: config.ingress,
+      ...(config.eventBridgeSource ? { eventBridgeSource: config.eventBridgeSource } : {}),
     });
+    const gate = this.gate;
 
-    this.acknowledgeAcceptedFindings(config);
-    if (webhook) {
+    // Without the webhook (ingress eventbridge) there is no URL and no signing secret to
+    // publish; the operator commands treat both outputs as optional.
+    if (gate.ingress.webhookVerifier) {
       this.output(
         OUTPUT_KEYS.webhookUrl,
-        this.ingress.webhookUrl,
+        gate.ingress.webhookUrl,
         'Register this URL in Stripe (npm run register-endpoint)',
       );
     }
     this.output(
       OUTPUT_KEYS.apiUrl,
-      this.ingress.apiUrl,
+      gate.ingress.apiUrl,
       'Base URL of the IAM-authorised customer routes',
     );
-    this.output(OUTPUT_KEYS.tableName, this.store.table.tableName, 'The billing table');
-    if (this.secrets.signingSecret) {
+    this.output(OUTPUT_KEYS.tableName, gate.store.table.tableName, 'The billing table');
+    if (gate.secrets.signingSecret) {
       this.output(
         OUTPUT_KEYS.webhookSecretArn,
-        this.secrets.signingSecret.secretArn,
+        gate.secrets.signingSecret.secretArn,
         'Stripe webhook signing secret(s)',
       );
     }
-    if (this.eventBridge) {
+    if (gate.eventBridge) {
       this.output(
-        EVENT_BUS_OUTPUT,
-        this.eventBridge.bus.eventBusName,
+        OUTPUT_KEYS.eventBusName,
+        gate.eventBridge.bus.eventBusName,
         "The partner event bus of Stripe's EventBridge destination",
       );
     }
     this.output(
       OUTPUT_KEYS.apiKeySecretArn,
-      this.secrets.apiKeySecret.secretArn,
+      gate.secrets.apiKeySecret.secretArn,
       'Optional Stripe API key',
     );
     this.output(
-      OUTPUT_KEYS.topicArn,
-      this.notifications.topic.topicArn,
-      'Alerts and canAllocate announcements',
+      OUTPUT_KEYS.alertsTopicArn,
+      gate.notifications.alertsTopic.topicArn,
+      'Alarms, for people: subscribe your on-call e-mail or paging tool',
+    );
+    this.output(
+      OUTPUT_KEYS.announcementsTopicArn,
+      gate.notifications.announcementsTopic.topicArn,
+      'canAllocate changes, for integrations: subscribe a queue or a function',
+    );
+    this.output(
+      OUTPUT_KEYS.apiReadPolicyArn,
+      gate.apiReadPolicy.managedPolicyArn,
+      'Managed policy: invoke GET billing-status and GET events',
+    );
+    this.output(
+      OUTPUT_KEYS.apiOverridePolicyArn,
+      gate.apiOverridePolicy.managedPolicyArn,
+      'Managed policy: invoke PUT and DELETE override',
+    );
+    this.output(
+      OUTPUT_KEYS.statusReaderPolicyArn,
+      gate.statusReaderPolicy.managedPolicyArn,
+      'Managed policy: GetItem of status items only, for the provisioning client',
     );
     this.output(
       OUTPUT_KEYS.queueUrlPrefix,
-      this.processing.queueUrlPrefix,
+      gate.processing.queueUrlPrefix,
       'Queue URL = prefix + type slug; its DLQ = that + "-dlq"',
     );
     this.output(
@@ -155,44 +113,12 @@ export class BillingGateStack extends Stack {
     );
     this.output(
       OUTPUT_KEYS.dashboardName,
-      this.monitoring.dashboard.dashboardName,
+      gate.monitoring.dashboard.dashboardName,
       'CloudWatch dashboard',
     );
   }
 
   private output(key: string, value: string, description: string): void {
     new CfnOutput(this, key, { value, description });
-  }
-
-  /** cdk-nag findings this design accepts, each with its reason (see test/infra/cdk-nag.test.ts). */
-  private acknowledgeAcceptedFindings(config: BillingGateConfig): void {
-    const tableId = this.getLogicalId(this.store.table.node.defaultChild as CfnTable);
-    Validations.of(this).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`,
-      reason:
-        "CDK's table grant also covers the table's own global secondary indexes (byRef, parked), which the processors, sweeper, notifier and status API query; the wildcard is limited to this one table's indexes.",
-    });
-    Validations.of(this).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason:
-        'Node.js 22 is the runtime the team develops and tests the handlers against; moving to a newer major is a tested change, not a default.',
-    });
-    Validations.of(this.notifier.handler).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'dynamodb:ListStreams cannot be scoped to a resource; it comes from the stream event source grant and allows listing only, not reading.',
-    });
-    Validations.of(this.notifier.handler).acknowledge({
-      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-      reason:
-        'Publishing to the KMS-encrypted alerts topic needs data keys of that one key; the action family comes from the CDK topic publish grant.',
-    });
-    if (config.tracing) {
-      Validations.of(this).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions; added only with -c tracing=true.',
-      });
-    }
   }
 }

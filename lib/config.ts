@@ -19,6 +19,8 @@ export const CONTEXT_KEYS = {
   stripeMode: 'stripeMode',
   webhookRateLimit: 'webhookRateLimit',
   webhookBurstLimit: 'webhookBurstLimit',
+  customerRateLimit: 'customerRateLimit',
+  customerBurstLimit: 'customerBurstLimit',
   maxReceiveCount: 'maxReceiveCount',
   processorMaxConcurrency: 'processorMaxConcurrency',
   alarmEmail: 'alarmEmail',
@@ -30,12 +32,23 @@ export const CONTEXT_KEYS = {
   signatureToleranceSeconds: 'signatureToleranceSeconds',
   ingress: 'ingress',
   eventBridgeSource: 'eventBridgeSource',
+  applicationLogLevel: 'applicationLogLevel',
+  systemLogLevel: 'systemLogLevel',
 } as const;
 
 export type StripeMode = 'live' | 'test';
+/** `both` (the default) processes live and test events alike. */
+export type StripeModeSetting = StripeMode | 'both';
+
+/** Lambda's application log levels, most detailed first. */
+export const APPLICATION_LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'] as const;
+export type ApplicationLogLevel = (typeof APPLICATION_LOG_LEVELS)[number];
+/** Lambda's system (platform) log levels: INFO keeps START/END/REPORT, WARN drops them. */
+export const SYSTEM_LOG_LEVELS = ['DEBUG', 'INFO', 'WARN'] as const;
+export type SystemLogLevel = (typeof SYSTEM_LOG_LEVELS)[number];
 
 export interface BillingGateConfig {
-  /** Deployment stage; names the stack and prefixes the queues. */
+  /** Deployment stage; names the stack, prefixes the queues and the metrics namespace. */
   readonly stage: string;
   /** `StripeBillingGate` for the default stage (what the operator commands look for), else `StripeBillingGate-<stage>`. */
   readonly stackName: string;
@@ -43,10 +56,14 @@ export interface BillingGateConfig {
   readonly queuePrefix: string;
   /** Only events of this mode are processed; null processes both. */
   readonly stripeMode: StripeMode | null;
-  /** Steady-state requests per second the API accepts (all routes of the stage). */
+  /** Steady-state requests per second of `POST /webhook`. */
   readonly webhookRateLimit: number;
-  /** Requests the API accepts in a burst above the steady rate. */
+  /** Requests `POST /webhook` accepts in a burst above its steady rate. */
   readonly webhookBurstLimit: number;
+  /** Steady-state requests per second of each IAM-authorised customer route. */
+  readonly customerRateLimit: number;
+  /** Burst of each customer route above its steady rate. */
+  readonly customerBurstLimit: number;
   /** Receives of one message before it moves to its dead-letter queue. */
   readonly maxReceiveCount: number;
   /** Concurrent invocations each processor's queue poller may run. */
@@ -67,12 +84,18 @@ export interface BillingGateConfig {
   readonly ingress: IngressMode;
   /** The partner event source (`aws.partner/stripe.com/ed_...`); set exactly when ingress uses EventBridge. */
   readonly eventBridgeSource: string | null;
+  /** The lowest level of the functions' own log lines that reaches CloudWatch Logs. */
+  readonly applicationLogLevel: ApplicationLogLevel;
+  /** The lowest level of Lambda's platform lines (START, END, REPORT are INFO). */
+  readonly systemLogLevel: SystemLogLevel;
 }
 
 export const CONFIG_DEFAULTS = {
   stage: DEFAULT_STAGE,
   webhookRateLimit: 100,
   webhookBurstLimit: 200,
+  customerRateLimit: 100,
+  customerBurstLimit: 200,
   maxReceiveCount: DEFAULT_MAX_RECEIVE_COUNT,
   processorMaxConcurrency: 5,
   tracing: false,
@@ -80,12 +103,14 @@ export const CONFIG_DEFAULTS = {
   parkedAlarmHours: 24,
   sweepMinutes: 5,
   signatureToleranceSeconds: DEFAULTS.signatureToleranceSeconds,
-} as const;
+  applicationLogLevel: 'INFO',
+  systemLogLevel: 'WARN',
+} as const satisfies Partial<BillingGateConfig>;
 
-/** Every invalid context value, one line each. */
+/** Every invalid value, one line each. */
 export class ContextConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
-    super(`invalid CDK context:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(`invalid billing gate configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ContextConfigError';
   }
 }
@@ -93,12 +118,25 @@ export class ContextConfigError extends Error {
 /** Reads one context value (e.g. `(key) => app.node.tryGetContext(key)`). */
 export type ContextReader = (key: string) => unknown;
 
+export interface LoadConfigOptions {
+  /**
+   * Every context key that is set (e.g. `Object.keys(app.node.getAllContext())`): a key
+   * this app does not know is reported with the closest known one, so a misspelling
+   * cannot fall back to a default unnoticed. Keys of the CDK itself are left alone.
+   * @default - not checked
+   */
+  readonly presentKeys?: readonly string[];
+}
+
 /**
  * Loads and validates the whole configuration. Values may be strings (`-c key=value`) or
  * JSON numbers and booleans (cdk.json); empty strings count as unset.
  */
-export function loadConfig(read: ContextReader): BillingGateConfig {
-  const problems: string[] = [];
+export function loadConfig(
+  read: ContextReader,
+  options: LoadConfigOptions = {},
+): BillingGateConfig {
+  const problems: string[] = unknownKeyProblems(options.presentKeys ?? []);
   const fields = new ContextFields(read, problems);
 
   // Queue names are capped at 80 characters: "sbg-" + stage + "-" + the longest slug
@@ -109,25 +147,20 @@ export function loadConfig(read: ContextReader): BillingGateConfig {
     'a lowercase name of 1-20 letters, digits and hyphens starting with a letter (e.g. "prod")',
     CONFIG_DEFAULTS.stage,
   );
-  const stripeMode = fields.oneOf(CONTEXT_KEYS.stripeMode, ['live', 'test', 'unset'] as const);
+  const stripeMode = fields.oneOf(CONTEXT_KEYS.stripeMode, ['live', 'test', 'both'] as const);
+  const rate = (key: string, fallback: number) =>
+    fields.number(key, fallback, { min: 1, max: 10_000 });
+  const burst = (key: string, fallback: number) =>
+    fields.integer(key, fallback, { min: 1, max: 5_000 });
   const config: BillingGateConfig = {
     stage,
     stackName: stackNameFor(stage),
     queuePrefix: `sbg-${stage}`,
-    stripeMode: stripeMode === undefined || stripeMode === 'unset' ? null : stripeMode,
-    webhookRateLimit: fields.number(
-      CONTEXT_KEYS.webhookRateLimit,
-      CONFIG_DEFAULTS.webhookRateLimit,
-      {
-        min: 1,
-        max: 10_000,
-      },
-    ),
-    webhookBurstLimit: fields.integer(
-      CONTEXT_KEYS.webhookBurstLimit,
-      CONFIG_DEFAULTS.webhookBurstLimit,
-      { min: 1, max: 5_000 },
-    ),
+    stripeMode: stripeMode === undefined || stripeMode === 'both' ? null : stripeMode,
+    webhookRateLimit: rate(CONTEXT_KEYS.webhookRateLimit, CONFIG_DEFAULTS.webhookRateLimit),
+    webhookBurstLimit: burst(CONTEXT_KEYS.webhookBurstLimit, CONFIG_DEFAULTS.webhookBurstLimit),
+    customerRateLimit: rate(CONTEXT_KEYS.customerRateLimit, CONFIG_DEFAULTS.customerRateLimit),
+    customerBurstLimit: burst(CONTEXT_KEYS.customerBurstLimit, CONFIG_DEFAULTS.customerBurstLimit),
     maxReceiveCount: fields.integer(CONTEXT_KEYS.maxReceiveCount, CONFIG_DEFAULTS.maxReceiveCount, {
       min: 1,
       max: 1_000,
@@ -167,6 +200,12 @@ export function loadConfig(read: ContextReader): BillingGateConfig {
       { min: 1, max: 86_400 },
     ),
     ...eventBridgeIngress(fields, problems),
+    applicationLogLevel:
+      fields.oneOf(CONTEXT_KEYS.applicationLogLevel, APPLICATION_LOG_LEVELS, true) ??
+      CONFIG_DEFAULTS.applicationLogLevel,
+    systemLogLevel:
+      fields.oneOf(CONTEXT_KEYS.systemLogLevel, SYSTEM_LOG_LEVELS, true) ??
+      CONFIG_DEFAULTS.systemLogLevel,
   };
   if (problems.length > 0) throw new ContextConfigError(problems);
   return config;
@@ -207,6 +246,60 @@ function eventBridgeIngress(
   return { ingress, eventBridgeSource: problem ? null : source };
 }
 
+/**
+ * Context keys that belong to the CDK and its CLI, not to this app: feature flags
+ * (`@aws-cdk/...`), the CLI's own (`aws:cdk:...`, `cdk-...`), and cached lookups
+ * (`availability-zones:account=...`, which all contain a colon).
+ */
+function isCdkOwnKey(key: string): boolean {
+  return (
+    key.startsWith('@') ||
+    key.startsWith('aws:') ||
+    key.startsWith('cdk-') ||
+    key.includes(':') ||
+    key === 'acknowledged-issue-numbers'
+  );
+}
+
+function unknownKeyProblems(present: readonly string[]): string[] {
+  const known: readonly string[] = Object.values(CONTEXT_KEYS);
+  return present
+    .filter((key) => !isCdkOwnKey(key) && !known.includes(key))
+    .map((key) => {
+      const closest = closestKey(key, known);
+      return `unknown context key "${key}"${closest ? `: did you mean "${closest}"?` : ''} (known keys: ${known.join(', ')})`;
+    });
+}
+
+/** The known key nearest to `key` by edit distance (case-insensitive), if it is near at all. */
+function closestKey(key: string, known: readonly string[]): string | undefined {
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (!best || distance < best.distance) best = { key: candidate, distance };
+  }
+  // Beyond a third of the key's length, a "did you mean" guesses rather than helps.
+  return best && best.distance <= Math.max(2, Math.ceil(key.length / 3)) ? best.key : undefined;
+}
+
+/** Damerau-Levenshtein distance (optimal string alignment): a swap of two letters costs 1. */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      }
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
 /** Typed readers over the raw context; each records a problem instead of throwing. */
 class ContextFields {
   constructor(
@@ -237,11 +330,12 @@ class ContextFields {
     return v;
   }
 
-  oneOf<T extends string>(key: string, allowed: readonly T[]): T | undefined {
-    const v = this.raw(key);
-    if (v === undefined) return undefined;
+  oneOf<T extends string>(key: string, allowed: readonly T[], upperCase = false): T | undefined {
+    const raw = this.raw(key);
+    if (raw === undefined) return undefined;
+    const v = upperCase && typeof raw === 'string' ? raw.toUpperCase() : raw;
     if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-      this.fail(key, `one of ${allowed.map((a) => `"${a}"`).join(', ')}`, v);
+      this.fail(key, `one of ${allowed.map((a) => `"${a}"`).join(', ')}`, raw);
       return undefined;
     }
     return v as T;

@@ -19,9 +19,6 @@ import {
   type EventPattern,
 } from '../lambdas/eventbridge/rules';
 
-/** The stack output naming the partner event bus. */
-export const EVENT_BUS_OUTPUT = 'EventBusName';
-
 /** Where one event type goes: its processor queue, and the dead-letter queue beside it. */
 export interface EventBridgeTarget {
   readonly eventType: string;

@@ -7,16 +7,21 @@ import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { METRICS, METRIC_NAMESPACE } from '../lambdas/core/metric-names';
+import { METRICS } from '../lambdas/core/metric-names';
 import type { HandlerName } from './gate-function';
 import type { QueueProcessor } from './queue-processor';
 
 /** Signature failures per 5 minutes that count as a spike rather than noise. */
 export const SIGNATURE_FAILURE_SPIKE = 10;
 
+/** Rules-version lag that is expected right after a deployment that changed a rule. */
+export const BEHIND_RULES_GRACE_HOURS = 24;
+
 export interface MonitoringProps {
   /** Names the dashboard and prefixes the alarm names. */
   readonly name: string;
+  /** The stage's namespace of the handlers' business metrics (metricNamespace(stage)). */
+  readonly metricsNamespace: string;
   readonly alarmAction: cloudwatch.IAlarmAction;
   readonly api: apigw.IHttpApi;
   /** The webhook verifier; absent when events come through EventBridge only. */
@@ -37,12 +42,13 @@ export interface MonitoringProps {
  * handler's service name), so the dimension set must match it exactly.
  */
 export function businessMetric(
+  namespace: string,
   name: string,
   service: HandlerName,
   options: { statistic?: string; period?: Duration; label?: string } = {},
 ): cloudwatch.Metric {
   return new cloudwatch.Metric({
-    namespace: METRIC_NAMESPACE,
+    namespace,
     metricName: name,
     dimensionsMap: { service },
     statistic: options.statistic ?? cloudwatch.Stats.SUM,
@@ -58,6 +64,11 @@ export class Monitoring extends Construct {
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
     const n = props.name;
+    const business = (
+      name: string,
+      service: HandlerName,
+      options: { statistic?: string; period?: Duration; label?: string } = {},
+    ) => businessMetric(props.metricsNamespace, name, service, options);
     const fiveMinutes = Duration.minutes(5);
     const sum = { statistic: cloudwatch.Stats.SUM, period: fiveMinutes };
     // The sweeper emits once per run: look at two runs so a late run leaves no gap.
@@ -93,7 +104,7 @@ export class Monitoring extends Construct {
                 `${SIGNATURE_FAILURE_SPIKE} or more webhook requests in 5 minutes failed signature verification. ` +
                 'If Stripe sent them, the signing secret in Secrets Manager is stale (endpoint recreated or secret rolled): ' +
                 'run `npm run register-endpoint` or store the current whsec_ value. Otherwise someone is probing the endpoint; the access logs show the source IPs.',
-              metric: businessMetric(METRICS.signatureFailure, 'verifier'),
+              metric: business(METRICS.signatureFailure, 'verifier'),
               threshold: SIGNATURE_FAILURE_SPIKE,
             }),
           ]
@@ -104,7 +115,7 @@ export class Monitoring extends Construct {
           `An event has been parked over ${props.parkedAlarmHours} hours waiting for its customer (disputes and detached payment methods whose charge or owner no event has revealed). ` +
           'Run `npm run backfill` to bring in the history that predates the deployment, or set the Stripe API key secret (output ApiKeySecretArn) so the processors and the sweeper look the charge up. ' +
           '`npm run status -- --parked` lists them.',
-        metric: businessMetric(METRICS.oldestParkedAgeSeconds, 'sweeper', {
+        metric: business(METRICS.oldestParkedAgeSeconds, 'sweeper', {
           statistic: cloudwatch.Stats.MAXIMUM,
           period: parkedPeriod,
         }),
@@ -118,6 +129,20 @@ export class Monitoring extends Construct {
           "Read the notifier's log group (SNS publish denied? table throttled?).",
         metric: props.notifier.metricErrors(sum),
         threshold: 1,
+      }),
+      this.alarm('StatusItemsBehindRules', {
+        alarmName: `${n}-status-items-behind-rules`,
+        alarmDescription:
+          `Status items computed with older rules than the running ones have been counted for ${BEHIND_RULES_GRACE_HOURS} hours: ` +
+          'a deployment changed a rule and the stored statuses were not recomputed, so those customers may get answers by the old rule. ' +
+          'Run `npm run rebuild` (add `--dry-run` first to see how many); the count falls to 0 when it is done.',
+        metric: business(METRICS.statusItemsBehindRules, 'sweeper', {
+          statistic: cloudwatch.Stats.MINIMUM,
+          period: Duration.hours(1),
+        }),
+        threshold: 0,
+        comparison: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: BEHIND_RULES_GRACE_HOURS,
       }),
       this.alarm('SweeperErrors', {
         alarmName: `${n}-sweeper-errors`,
@@ -144,8 +169,8 @@ export class Monitoring extends Construct {
         legendPosition: cloudwatch.LegendPosition.RIGHT,
         left: props.processors.map(metric),
       });
-    const verifierMetric = (name: string) => businessMetric(name, 'verifier', { label: name });
-    const processorMetric = (name: string) => businessMetric(name, 'processor', { label: name });
+    const verifierMetric = (name: string) => business(name, 'verifier', { label: name });
+    const processorMetric = (name: string) => business(name, 'processor', { label: name });
 
     this.dashboard.addWidgets(
       new cloudwatch.TextWidget({
@@ -156,26 +181,34 @@ export class Monitoring extends Construct {
       }),
     );
     this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Webhooks received / queued / ignored / rejected',
-        width: 12,
-        left: [
-          verifierMetric(METRICS.webhookReceived),
-          verifierMetric(METRICS.webhookQueued),
-          verifierMetric(METRICS.webhookIgnored),
-          verifierMetric(METRICS.webhookRejected),
-        ],
-        right: [verifierMetric(METRICS.signatureFailure), verifierMetric(METRICS.queueFailure)],
-      }),
+      // Without the webhook (EventBridge only) nothing would ever plot here.
+      ...(verifier
+        ? [
+            new cloudwatch.GraphWidget({
+              title: 'Webhooks received / queued / ignored / rejected',
+              width: 12,
+              left: [
+                verifierMetric(METRICS.webhookReceived),
+                verifierMetric(METRICS.webhookQueued),
+                verifierMetric(METRICS.webhookIgnored),
+                verifierMetric(METRICS.webhookRejected),
+              ],
+              right: [
+                verifierMetric(METRICS.signatureFailure),
+                verifierMetric(METRICS.queueFailure),
+              ],
+            }),
+          ]
+        : []),
       new cloudwatch.GraphWidget({
         title: 'Processing latency (ms)',
         width: 12,
         left: [
-          businessMetric(METRICS.applyLatencyMs, 'processor', {
+          business(METRICS.applyLatencyMs, 'processor', {
             statistic: cloudwatch.Stats.p(50),
             label: 'apply p50',
           }),
-          businessMetric(METRICS.applyLatencyMs, 'processor', {
+          business(METRICS.applyLatencyMs, 'processor', {
             statistic: cloudwatch.Stats.p(99),
             label: 'apply p99',
           }),
@@ -203,16 +236,20 @@ export class Monitoring extends Construct {
         ],
       }),
       new cloudwatch.GraphWidget({
-        title: 'Parked events',
+        title: 'Parked events; status items behind the rules',
         width: 12,
         left: [
-          businessMetric(METRICS.parkedEvents, 'sweeper', {
+          business(METRICS.parkedEvents, 'sweeper', {
             statistic: cloudwatch.Stats.MAXIMUM,
             label: 'parked',
           }),
+          business(METRICS.statusItemsBehindRules, 'sweeper', {
+            statistic: cloudwatch.Stats.MAXIMUM,
+            label: 'status items behind rules',
+          }),
         ],
         right: [
-          businessMetric(METRICS.oldestParkedAgeSeconds, 'sweeper', {
+          business(METRICS.oldestParkedAgeSeconds, 'sweeper', {
             statistic: cloudwatch.Stats.MAXIMUM,
             label: 'oldest age (s)',
           }),
@@ -254,6 +291,7 @@ export class Monitoring extends Construct {
       metric: cloudwatch.IMetric;
       threshold: number;
       comparison?: cloudwatch.ComparisonOperator;
+      evaluationPeriods?: number;
     },
   ): cloudwatch.Alarm {
     return new cloudwatch.Alarm(this, id, {
@@ -263,7 +301,7 @@ export class Monitoring extends Construct {
       threshold: opts.threshold,
       comparisonOperator:
         opts.comparison ?? cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
+      evaluationPeriods: opts.evaluationPeriods ?? 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }

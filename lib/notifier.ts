@@ -1,6 +1,7 @@
-// The notifier: the table's stream (only newly inserted facts and overrides of customers)
-// -> derive canAllocate -> announce a change on the topic. Batches that keep failing go
-// to an SQS on-failure queue with its own alarm, so a lost announcement is never silent.
+// The notifier: the table's stream (only the status-item writes that changed canAllocate,
+// with old and new images) -> announce the change on the announcements topic. It has no
+// table rights at all. Batches that keep failing go to an SQS on-failure queue with its
+// own alarm, so a lost announcement is never silent.
 
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -11,22 +12,24 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { DLQ_RETENTION_SECONDS, MAX_MESSAGE_BYTES } from '../lambdas/adapters/queue-layout';
-import { customerPk, eventSk, overrideSk } from '../lambdas/adapters/table-layout';
+import { NOTIFIER_FILTER_PATTERN } from '../lambdas/adapters/table-layout';
 import { ENV } from '../lambdas/lambda-env';
-import { GateFunction } from './gate-function';
+import { GateFunction, type FunctionDefaults } from './gate-function';
 import type { Store } from './store';
 
 export interface NotifierProps {
+  /** Only its stream is read. */
   readonly store: Store;
-  readonly topic: sns.Topic;
+  /** Where canAllocate changes are announced. */
+  readonly topic: sns.ITopic;
   readonly alarmAction: cloudwatch.IAlarmAction;
   /** Names the on-failure queue `<prefix>-notifier-failures`. */
   readonly queuePrefix: string;
   readonly expiryWarningDays: number;
   /** Attempts of a failing stream batch before it goes to the on-failure queue. @default 10 */
   readonly retryAttempts?: number;
-  /** @default false */
-  readonly tracing?: boolean;
+  /** Settings shared by every function of the deployment. @default - GateFunction's defaults */
+  readonly functionDefaults?: FunctionDefaults;
 }
 
 export class Notifier extends Construct {
@@ -37,19 +40,18 @@ export class Notifier extends Construct {
   constructor(scope: Construct, id: string, props: NotifierProps) {
     super(scope, id);
     this.handler = new GateFunction(this, 'Notifier', {
+      ...props.functionDefaults,
       handler: 'notifier',
       description: 'Announces canAllocate changes from the table stream',
       timeout: Duration.seconds(30),
-      tracing: props.tracing ?? false,
       environment: {
-        [ENV.tableName]: props.store.table.tableName,
         [ENV.expiryWarningDays]: String(props.expiryWarningDays),
         [ENV.topicArn]: props.topic.topicArn,
       },
     });
     const fn = this.handler.function;
-    props.store.grantNotifier(fn);
-    props.topic.grants.publish(fn);
+    // No table grant: the event source below grants reading the stream, nothing else.
+    props.topic.grantPublish(fn);
 
     // Receives the metadata (shard, sequence numbers) of stream batches that still failed
     // after every retry: the customers involved may have missed an announcement.
@@ -66,7 +68,6 @@ export class Notifier extends Construct {
         "This queue is itself the notifier's on-failure destination (a dead-letter queue for stream batches); it has a depth alarm.",
     });
 
-    const prefix = (value: string) => lambda.FilterRule.beginsWith(value) as unknown[];
     fn.addEventSource(
       new DynamoEventSource(props.store.table, {
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,
@@ -76,19 +77,9 @@ export class Notifier extends Construct {
         reportBatchItemFailures: true,
         maxRecordAge: Duration.days(1),
         onFailure: new SqsDlq(this.failureQueue),
-        // Only inserts of a customer's facts (EVT#) and overrides (OVR#) can change
-        // canAllocate; the notifier's own ANN writes and parked events never reach it.
-        filters: [
-          lambda.FilterCriteria.filter({
-            eventName: lambda.FilterRule.isEqual('INSERT'),
-            dynamodb: {
-              NewImage: {
-                pk: { S: prefix(customerPk('')) },
-                sk: { S: [...prefix(eventSk('')), ...prefix(overrideSk(''))] },
-              },
-            },
-          }),
-        ],
+        // Only status-item writes that changed canAllocate reach the function (and are
+        // billed); the same pattern drives the local stream poller.
+        filters: [lambda.FilterCriteria.filter(NOTIFIER_FILTER_PATTERN)],
       }),
     );
 

@@ -9,7 +9,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { typeSlug } from '../lambdas/core/registry';
 import { ENV } from '../lambdas/lambda-env';
-import { GateFunction } from './gate-function';
+import { GateFunction, type FunctionDefaults } from './gate-function';
 import { QueueProcessor } from './queue-processor';
 import type { Store } from './store';
 
@@ -34,8 +34,8 @@ export interface ProcessingProps {
   readonly processorMaxConcurrency?: number;
   /** @default 5 */
   readonly sweepMinutes?: number;
-  /** @default false */
-  readonly tracing?: boolean;
+  /** Settings shared by every function of the deployment. @default - GateFunction's defaults */
+  readonly functionDefaults?: FunctionDefaults;
 }
 
 export class Processing extends Construct {
@@ -64,21 +64,22 @@ export class Processing extends Construct {
           ...(props.processorMaxConcurrency
             ? { maxConcurrency: props.processorMaxConcurrency }
             : {}),
-          tracing: props.tracing ?? false,
+          ...(props.functionDefaults ? { functionDefaults: props.functionDefaults } : {}),
         }),
     );
 
     this.sweeper = new GateFunction(this, 'Sweeper', {
+      ...props.functionDefaults,
       handler: 'sweeper',
-      description: 'Applies parked events whose customer became known; reports their age',
+      description:
+        'Applies parked events whose customer became known; counts parked events and status items behind the rules',
       timeout: Duration.minutes(2),
-      tracing: props.tracing ?? false,
       environment: {
         [ENV.tableName]: props.store.table.tableName,
         [ENV.apiKeySecretArn]: props.apiKeySecret.secretArn,
       },
     });
-    props.store.grantFactWriter(this.sweeper.function);
+    props.store.grantSweeper(this.sweeper.function);
     props.apiKeySecret.grantRead(this.sweeper.function);
     new events.Rule(this, 'SweepSchedule', {
       description: 'Runs the parked-event sweeper',

@@ -17,7 +17,7 @@ import {
   queueName,
 } from '../lambdas/adapters/queue-layout';
 import { ENV } from '../lambdas/lambda-env';
-import { GateFunction } from './gate-function';
+import { GateFunction, type FunctionDefaults } from './gate-function';
 import type { Store } from './store';
 
 /** Retention of a source queue: outlasts a long weekend of a stopped poller. */
@@ -51,8 +51,8 @@ export interface QueueProcessorProps {
   readonly maxBatchingWindow?: Duration;
   /** The age of the oldest queued message that raises the backlog alarm. @default Duration.minutes(15) */
   readonly backlogAlarmAge?: Duration;
-  /** X-Ray active tracing. @default false */
-  readonly tracing?: boolean;
+  /** Settings shared by every function of the deployment. @default - GateFunction's defaults */
+  readonly functionDefaults?: FunctionDefaults;
 }
 
 export class QueueProcessor extends Construct {
@@ -96,10 +96,10 @@ export class QueueProcessor extends Construct {
     });
 
     const processor = new GateFunction(this, 'Processor', {
+      ...props.functionDefaults,
       handler: 'processor',
       description: `Applies Stripe ${type} events`,
       timeout,
-      tracing: props.tracing ?? false,
       environment: {
         [ENV.eventType]: type,
         [ENV.tableName]: props.store.table.tableName,
@@ -107,7 +107,7 @@ export class QueueProcessor extends Construct {
       },
     });
     this.function = processor.function;
-    props.store.grantFactWriter(processor.function);
+    props.store.grantProcessor(processor.function);
     props.apiKeySecret?.grantRead(processor.function);
     processor.function.addEventSource(
       new SqsEventSource(this.queue, {

@@ -17,13 +17,26 @@ export function stackNameFor(stage: string): string {
  * naming of lambdas/adapters/queue-layout.ts; EnabledEventTypes says which types exist.
  */
 export const OUTPUT_KEYS = {
+  /** Absent when the stack takes events through EventBridge only (ingress `eventbridge`). */
   webhookUrl: 'WebhookUrl',
   apiUrl: 'ApiUrl',
   tableName: 'TableName',
+  /** Absent, like WebhookUrl, without the webhook. */
   webhookSecretArn: 'WebhookSecretArn',
   apiKeySecretArn: 'ApiKeySecretArn',
-  topicArn: 'TopicArn',
+  /** Alarms (people). */
+  alertsTopicArn: 'AlertsTopicArn',
+  /** canAllocate changes (integrations). */
+  announcementsTopicArn: 'AnnouncementsTopicArn',
+  /** Managed policy: invoke the read routes. */
+  apiReadPolicyArn: 'ApiReadPolicyArn',
+  /** Managed policy: invoke the override routes. */
+  apiOverridePolicyArn: 'ApiOverridePolicyArn',
+  /** Managed policy: GetItem of status items only. */
+  statusReaderPolicyArn: 'StatusReaderPolicyArn',
   queueUrlPrefix: 'QueueUrlPrefix',
   enabledEventTypes: 'EnabledEventTypes',
   dashboardName: 'DashboardName',
+  /** The partner event bus of Stripe's EventBridge destination; present with ingress `eventbridge` or `both`. */
+  eventBusName: 'EventBusName',
 } as const;

@@ -1,5 +1,5 @@
-// `npm start`'s environment (CONTRACT section 2), validated before anything starts: an
-// invalid value stops start-up with a message naming the variable and what it expects.
+// `npm start`'s environment, validated before anything starts: an invalid value stops
+// start-up with a message naming the variable and what it expects.
 
 import { localWebhookSecrets } from '../../lambdas/adapters/webhook-secrets';
 import { isStripeApiKey } from '../../lambdas/adapters/stripe-api';
@@ -26,9 +26,28 @@ export interface LocalConfig {
   stripeApiKey: string | undefined;
   stripeApiBase: string | undefined;
   expiryWarningDays: number;
+  /** How much the handlers log (LOG_LEVEL), as the Lambda functions read it. */
+  logLevel: LogLevel;
   /** Local-only knobs (tests shorten redelivery); not part of the AWS configuration. */
   visibilityTimeoutSeconds: number;
   maxReceiveCount: number;
+}
+
+/** The values LOG_LEVEL takes, quietest last. */
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** LOG_LEVEL, in any letter case; INFO when unset. */
+export function logLevel(env: Env): LogLevel {
+  const value = optionalString(env, 'LOG_LEVEL')?.trim();
+  if (value === undefined) return 'INFO';
+  const level = LOG_LEVELS.find((l) => l === value.toUpperCase());
+  if (!level) {
+    throw new ConfigError(
+      `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (any letter case), got "${value}"`,
+    );
+  }
+  return level;
 }
 
 export function loadLocalConfig(env: Env): LocalConfig {
@@ -52,6 +71,7 @@ export function loadLocalConfig(env: Env): LocalConfig {
     stripeApiKey: apiKey,
     stripeApiBase: apiBase,
     expiryWarningDays: expiryWarningDays(env),
+    logLevel: logLevel(env),
     visibilityTimeoutSeconds: integer(env, 'LOCAL_VISIBILITY_TIMEOUT_SECONDS', 30, {
       min: 0,
       max: 43_200,

@@ -24,7 +24,7 @@ import {
 } from '../../lambdas/eventbridge/ingress-mode';
 import { deliveriesFor, stripeRules } from '../../lambdas/eventbridge/rules';
 import type { Logger } from '../../lambdas/observability';
-import { LOCAL_AWS } from './emulators';
+import { LOCAL_AWS } from './local-aws';
 import type { QueuePair } from './provision';
 
 /** The partner event source the local bus stands for unless EVENTBRIDGE_SOURCE names another. */
@@ -194,15 +194,4 @@ export function makeLocalEventBus(options: LocalEventBusOptions) {
       delivered: deliveries.map((d) => d.eventType),
     });
   };
-}
-
-/** What `npm start` adds to its banner about the ways in. */
-export function eventBridgeBanner(ingress: LocalIngress, base: string): string[] {
-  if (ingress.mode === 'webhook') return [];
-  return [
-    `ingress: ${ingress.mode}${ingress.mode === 'eventbridge' ? ' (POST /webhook answers 404, as in AWS)' : ''}`,
-    `  eventbridge: POST ${base}/eventbridge   one EventBridge event of ${ingress.source}`,
-    '  send one: npm run trigger -- invoice.payment_failed --eventbridge --local',
-    '',
-  ];
 }

@@ -237,7 +237,6 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     : null;
 
   const notifier = makeNotifierHandler({
-    store,
     expiryWarningDays: options.expiryWarningDays,
     clock,
     logger,
@@ -321,6 +320,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     expiryWarningDays: options.expiryWarningDays,
     clock,
     logger,
+    // Locally the operator names themself (npm run override sends it); in AWS it is the
+    // caller's IAM identity.
+    trustActorHeader: true,
   });
 
   return {

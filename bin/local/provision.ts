@@ -44,7 +44,7 @@ export async function createBillingTable(ddb: DynamoDBClient, tableName: string)
           ],
           Projection: { ProjectionType: i.projection as ProjectionType },
         })),
-        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
+        StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE_SCHEMA.streamView },
       }),
     );
   } catch (err) {

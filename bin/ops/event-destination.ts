@@ -9,7 +9,7 @@ import type Stripe from 'stripe';
 import { parseEnabledTypes } from '../../lambdas/core/registry';
 import { STRIPE_PARTNER_SOURCE_PREFIX } from '../../lambdas/eventbridge/envelope';
 import { PINNED_API_VERSION } from '../stripe-events';
-import { UsageError } from './args';
+import { UsageError } from './command';
 
 /** The name our destinations carry in Stripe (with the account and region, it finds ours). */
 export const DESTINATION_NAME = 'stripe-billing-gate';

@@ -9,10 +9,10 @@ import {
   EVENTBRIDGE_SOURCE_ENV,
   LOCAL_ACCOUNT_ID,
 } from '../local/eventbridge-bus';
-import { LOCAL_AWS } from '../local/emulators';
+import { LOCAL_AWS } from '../local/local-aws';
 import { partnerSourceProblem, toEnvelope } from '../../lambdas/eventbridge/envelope';
 import { registryEntry } from '../../lambdas/core/registry';
-import { EXIT_FAILURE, EXIT_OK, UsageError, type CommandIo } from './args';
+import { EXIT_FAILURE, EXIT_OK, UsageError, type CommandIo } from './command';
 import { TargetError, type Target } from './target';
 
 export interface EventBridgeTriggerRequest {

@@ -1,32 +1,33 @@
 // What the Stripe-facing operator commands (reconcile, backfill, register-endpoint) share on
-// top of bin/ops/args.ts: their injectable dependencies, the `stripe` client with progress
+// top of bin/ops/command.ts: their injectable dependencies, the `stripe` client with progress
 // lines on rate limiting, and the ports onto the target stack's queues and store.
 
 import type Stripe from 'stripe';
 import { FactStore } from '../../lambdas/adapters/fact-store';
-import { processIo, type CommandIo } from './args';
+import type { CommandDeps, CommandIo, EnvVarDef } from './command';
 import { makeQueueSender, type EventSender } from './enqueue';
-import { explainStripeError, makeStripeClient } from './stripe-client';
+import { makeStripeClient } from './stripe-client';
 import { resolveTarget, type Target, type TargetOptions } from './target';
 
 /** What tests inject: output sinks, environment, clock, a `stripe` client, the target. */
-export interface StripeCommandDeps<Ports> extends Partial<CommandIo> {
+export interface StripeCommandDeps<Ports> extends CommandDeps {
   /** A `stripe` client; built from STRIPE_API_KEY / STRIPE_API_BASE when absent. */
   stripe?: Stripe;
   /** Reaches the target stack; `npm start`'s or the deployed one by default. */
   connect?: (options: TargetOptions) => Promise<Ports>;
 }
 
-/** The process's io, with whatever the caller injected in its place. */
-export function commandIo(deps: Partial<CommandIo>): CommandIo {
-  const io = processIo();
-  return {
-    out: deps.out ?? io.out,
-    err: deps.err ?? io.err,
-    env: deps.env ?? io.env,
-    now: deps.now ?? io.now,
-  };
-}
+/** The environment every Stripe-facing command reads, for its help text. */
+export const STRIPE_ENVIRONMENT: readonly EnvVarDef[] = [
+  {
+    name: 'STRIPE_API_KEY',
+    description: 'required: a Stripe secret key or a restricted key (sk_... or rk_...)',
+  },
+  {
+    name: 'STRIPE_API_BASE',
+    description: "where the Stripe API is reached (default: Stripe's own API)",
+  },
+];
 
 /** The injected client, or one from the environment that reports its rate-limit waits. */
 export function stripeFor(deps: { stripe?: Stripe }, io: CommandIo): Stripe {
@@ -39,15 +40,6 @@ export function stripeFor(deps: { stripe?: Stripe }, io: CommandIo): Stripe {
         ),
     })
   );
-}
-
-/** Runs a command body, turning the `stripe` SDK's errors into readable ones. */
-export async function explainingStripeErrors<T>(body: () => Promise<T>): Promise<T> {
-  try {
-    return await body();
-  } catch (err) {
-    throw explainStripeError(err);
-  }
 }
 
 /** The target stack as reconcile and backfill use it. */

@@ -9,7 +9,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { deadLetterQueueName, queueName } from '../../lambdas/adapters/queue-layout';
 import { HANDLED_TYPES } from '../../lambdas/core/registry';
-import { LOCAL_AWS } from '../local/emulators';
+import { LOCAL_AWS } from '../local/local-aws';
 import { readLocalState, type LocalState } from '../local/state-file';
 import { BASE_STACK_NAME, OUTPUT_KEYS } from '../../lib/stack-outputs';
 
@@ -20,6 +20,20 @@ export const STACK_NAME_ENV = 'BILLING_GATE_STACK';
 
 /** CloudFormation output keys of the stack, as lib/billing-gate-stack.ts publishes them. */
 export const STACK_OUTPUTS = OUTPUT_KEYS;
+
+/** The outputs the commands cannot work without (a stack lacking one is refused). */
+export const REQUIRED_OUTPUTS = [OUTPUT_KEYS.tableName, OUTPUT_KEYS.queueUrlPrefix] as const;
+/** The outputs some commands read when present (trigger, register-endpoint, ...). */
+export const OPTIONAL_OUTPUTS = [
+  OUTPUT_KEYS.webhookUrl,
+  OUTPUT_KEYS.apiUrl,
+  OUTPUT_KEYS.webhookSecretArn,
+  OUTPUT_KEYS.apiKeySecretArn,
+  OUTPUT_KEYS.announcementsTopicArn,
+  OUTPUT_KEYS.enabledEventTypes,
+] as const;
+/** Every output key an operator command reads. */
+export const READ_OUTPUTS: readonly string[] = [...REQUIRED_OUTPUTS, ...OPTIONAL_OUTPUTS];
 
 export interface TargetOptions {
   /** `npm start`'s stack instead of the deployed one. */
@@ -55,6 +69,7 @@ export interface Target {
   readonly secretsManager?: SecretsManagerClient;
   readonly webhookSecretArn?: string;
   readonly apiKeySecretArn?: string;
+  /** The announcements topic (canAllocate changes), from the AnnouncementsTopicArn output. */
   readonly topicArn?: string;
   /** Local only: what `npm start` recorded (e.g. whether it uses the default secret). */
   readonly local?: LocalState;
@@ -166,7 +181,7 @@ async function awsTarget(
     queues = await deployedQueues(
       sqs,
       queueUrlPrefix,
-      outputs.get(STACK_OUTPUTS.enabledEventTypes),
+      optionalOutput(outputs, STACK_OUTPUTS.enabledEventTypes),
     );
   } catch (err) {
     ddb.destroy();
@@ -174,9 +189,9 @@ async function awsTarget(
     throw new TargetError(describeAwsFailure(err, stackName));
   }
   const secretsManager = new SecretsManagerClient({ region });
-  const webhookSecretArn = outputs.get(STACK_OUTPUTS.webhookSecretArn);
-  const apiKeySecretArn = outputs.get(STACK_OUTPUTS.apiKeySecretArn);
-  const topicArn = outputs.get(STACK_OUTPUTS.topicArn);
+  const webhookSecretArn = optionalOutput(outputs, STACK_OUTPUTS.webhookSecretArn);
+  const apiKeySecretArn = optionalOutput(outputs, STACK_OUTPUTS.apiKeySecretArn);
+  const topicArn = optionalOutput(outputs, STACK_OUTPUTS.announcementsTopicArn);
   return {
     kind: 'aws',
     region,
@@ -184,8 +199,8 @@ async function awsTarget(
     sqs,
     tableName,
     queues,
-    webhookUrl: outputs.get(STACK_OUTPUTS.webhookUrl) ?? '',
-    apiUrl: (outputs.get(STACK_OUTPUTS.apiUrl) ?? '').replace(/\/+$/, ''),
+    webhookUrl: optionalOutput(outputs, STACK_OUTPUTS.webhookUrl) ?? '',
+    apiUrl: (optionalOutput(outputs, STACK_OUTPUTS.apiUrl) ?? '').replace(/\/+$/, ''),
     stackName,
     secretsManager,
     ...(webhookSecretArn ? { webhookSecretArn } : {}),
@@ -222,7 +237,7 @@ async function stackOutputs(
  */
 export function normaliseOutputKeys(raw: ReadonlyMap<string, string>): Map<string, string> {
   const result = new Map(raw);
-  for (const key of Object.values(STACK_OUTPUTS)) {
+  for (const key of READ_OUTPUTS) {
     if (result.has(key)) continue;
     const match = [...raw.keys()].find((k) => new RegExp(`${key}(?:[0-9A-F]{8})?$`).test(k));
     if (match) result.set(key, raw.get(match)!);
@@ -230,7 +245,20 @@ export function normaliseOutputKeys(raw: ReadonlyMap<string, string>): Map<strin
   return result;
 }
 
-function requiredOutput(outputs: ReadonlyMap<string, string>, key: string, stack: string): string {
+/** An output some commands use; its key must be listed in OPTIONAL_OUTPUTS. */
+function optionalOutput(
+  outputs: ReadonlyMap<string, string>,
+  key: (typeof OPTIONAL_OUTPUTS)[number],
+): string | undefined {
+  return outputs.get(key);
+}
+
+/** An output every command needs; its key must be listed in REQUIRED_OUTPUTS. */
+function requiredOutput(
+  outputs: ReadonlyMap<string, string>,
+  key: (typeof REQUIRED_OUTPUTS)[number],
+  stack: string,
+): string {
   const value = outputs.get(key);
   if (!value) {
     throw new TargetError(
@@ -287,10 +315,13 @@ export function describeAwsFailure(err: unknown, stackName: string): string {
   const name = e.name ?? 'Error';
   const message = e.message ?? String(err);
   if (name === 'CredentialsProviderError' || /credential/i.test(message)) {
-    return `no AWS credentials found (${message}); configure them (AWS_PROFILE, aws configure, SSO) or use --local for npm start's stack`;
+    return `no AWS credentials found (${message}); configure them (AWS_PROFILE, aws configure, SSO) for the deployed stack, or use --local for the stack \`npm start\` runs in this checkout`;
   }
-  if (/region/i.test(message) && /missing/i.test(message)) {
-    return 'no AWS region configured: pass --region or set AWS_REGION';
+  if (/region/i.test(message) && /missing|not accepted/i.test(message)) {
+    return (
+      'no AWS region configured: pass --region or set AWS_REGION for the deployed stack, ' +
+      'or use --local for the stack `npm start` runs in this checkout'
+    );
   }
   if (name === 'ValidationError' && /does not exist/.test(message)) {
     return `stack ${stackName} does not exist: deploy it with npx cdk deploy, or name another with --stack or ${STACK_NAME_ENV}`;

@@ -1,46 +1,7 @@
 // The one DynamoDB table's layout, shared by the store adapter, the local twin and the CDK
-// stack so all three agree. See README "Design" for why one small item per applied event.
-//
-//   pk              sk              what
-//   CUS#<cus>       EVT#<event id>  a Fact: dedup record + history entry + rule input (permanent)
-//   CUS#<cus>       OVR#<ovr id>    an operator override set or clear (permanent)
-//   CUS#<cus>       ANN             the notifier's last announced canAllocate
-//   PARK#<obj id>   EVT#<event id>  an event waiting for the owner of <obj id> (raw event body)
-//
-// GSI `byRef` (sparse): facts that reveal an object's owner carry `ref` = that object id.
-// GSI `parked` (sparse): parked items carry `parkedList` = "PARKED" and `parkedAt`.
-
-export const KEY = { pk: 'pk', sk: 'sk' } as const;
-
-export const BY_REF_INDEX = 'byRef';
-export const PARKED_INDEX = 'parked';
-export const PARKED_LIST = 'PARKED';
-
-export const customerPk = (customerId: string) => `CUS#${customerId}`;
-export const eventSk = (eventId: string) => `EVT#${eventId}`;
-export const overrideSk = (overrideId: string) => `OVR#${overrideId}`;
-export const ANNOUNCEMENT_SK = 'ANN';
-export const parkPk = (objectId: string) => `PARK#${objectId}`;
-
-/** Attribute definitions and indexes, in the shape both CreateTable and CDK can use. */
-export const TABLE_SCHEMA = {
-  attributes: [
-    { name: 'pk', type: 'S' },
-    { name: 'sk', type: 'S' },
-    { name: 'ref', type: 'S' },
-    { name: 'parkedList', type: 'S' },
-    { name: 'parkedAt', type: 'N' },
-  ],
-  partitionKey: 'pk',
-  sortKey: 'sk',
-  indexes: [
-    { name: BY_REF_INDEX, partitionKey: 'ref', sortKey: 'pk', projection: 'KEYS_ONLY' },
-    { name: PARKED_INDEX, partitionKey: 'parkedList', sortKey: 'parkedAt', projection: 'ALL' },
-  ],
-} as const;
-
-// ---------------------------------------------------------------------------------------
-// The constant-cost layout (being introduced): one billing-status item per customer.
+// stack so all three agree. One billing-status item per customer answers a status read with
+// one GetItem; facts are grouped by object, so applying an event reads only its own object's
+// facts. See README "Design".
 //
 //   pk                 sk                        what
 //   CUS#<cus>          F#<objectId>#<eventId>    a fact: dedup record + history entry + rule input
@@ -55,6 +16,11 @@ export const TABLE_SCHEMA = {
 // The table's stream carries NEW_AND_OLD_IMAGES; the notifier only receives STATUS items
 // whose write changed canAllocate (they carry `flip`).
 
+export const KEY = { pk: 'pk', sk: 'sk' } as const;
+
+export const PARKED_INDEX = 'parked';
+export const PARKED_LIST = 'PARKED';
+
 /** Partition-key prefix of each item family; IAM conditions (dynamodb:LeadingKeys) use them. */
 export const PK_PREFIX = {
   facts: 'CUS#',
@@ -68,6 +34,60 @@ export const STATUS_SK = 'STATUS';
 export const OWNER_SK = 'REF';
 export const PARK_SK = 'PARK';
 export const RULES_VERSION_INDEX = 'rulesVersion';
+
+/** Sort-key prefix of a fact; an object's facts share `F#<objectId>#`. */
+export const FACT_SK_PREFIX = 'F#';
+
+export const factKey = (customerId: string, objectId: string, eventId: string) => ({
+  pk: `${PK_PREFIX.facts}${customerId}`,
+  sk: `${FACT_SK_PREFIX}${objectId}#${eventId}`,
+});
+export const objectFactsPrefix = (objectId: string) => `${FACT_SK_PREFIX}${objectId}#`;
+export const factsPk = (customerId: string) => `${PK_PREFIX.facts}${customerId}`;
+export const statusKey = (customerId: string) => ({
+  pk: `${PK_PREFIX.status}${customerId}`,
+  sk: STATUS_SK,
+});
+export const overridesPk = (customerId: string) => `${PK_PREFIX.overrides}${customerId}`;
+export const ownerKey = (objectId: string) => ({
+  pk: `${PK_PREFIX.owner}${objectId}`,
+  sk: OWNER_SK,
+});
+export const parkKey = (eventId: string) => ({ pk: `${PK_PREFIX.parked}${eventId}`, sk: PARK_SK });
+
+/** The customer id of a status item's partition key, or null for another item family. */
+export function customerOfStatusPk(pk: string): string | null {
+  return pk.startsWith(PK_PREFIX.status) ? pk.slice(PK_PREFIX.status.length) : null;
+}
+
+/** Attribute definitions, indexes and stream, in the shape both CreateTable and CDK use. */
+export const TABLE_SCHEMA = {
+  attributes: [
+    { name: 'pk', type: 'S' },
+    { name: 'sk', type: 'S' },
+    { name: 'parkedList', type: 'S' },
+    { name: 'parkedAt', type: 'N' },
+    { name: 'rulesVersion', type: 'N' },
+  ],
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  indexes: [
+    {
+      name: PARKED_INDEX,
+      partitionKey: 'parkedList',
+      sortKey: 'parkedAt',
+      projection: 'KEYS_ONLY',
+    },
+    {
+      name: RULES_VERSION_INDEX,
+      partitionKey: 'rulesVersion',
+      sortKey: 'pk',
+      projection: 'KEYS_ONLY',
+    },
+  ],
+  /** The notifier compares each status item's old and new image. */
+  streamView: 'NEW_AND_OLD_IMAGES',
+} as const;
 
 /** Attribute names of the status item. */
 export const STATUS_ATTR = {

@@ -1,9 +1,7 @@
 // The vocabulary between the rules and the store. An applied event is kept as one small
-// Fact in its customer's partition: it is at once the deduplication record, the history
-// entry and the input the billing status is derived from on read (CONTRACT section 4).
+// Fact in its customer's partition, grouped by its object: it is at once the deduplication
+// record, the history entry and the input its object's entry in the status is folded from.
 // Pure types: no I/O.
-
-import type { StripeEvent } from './stripe-event';
 
 /**
  * Rule-specific details of one event, as small JSON. Each rule file defines the shape it
@@ -22,11 +20,6 @@ export interface Fact {
   readonly livemode: boolean;
   /** The Stripe object the event is about (pi_, ch_, in_, dp_, pm_/card_/src_, sub_, cus_). */
   readonly objectId: string;
-  /**
-   * The one object id whose owner this fact reveals to later lookups (a dispute's charge or
-   * PaymentIntent, a detached payment method), or null. The store indexes it.
-   */
-  readonly ref: string | null;
   readonly data: FactData;
 }
 
@@ -39,7 +32,7 @@ export interface AppliedFact extends Fact {
 
 export type OverrideMode = 'allow' | 'deny';
 
-/** One operator action on a customer (CONTRACT section 4): a set or a clear. */
+/** One operator action on a customer: a set or a clear (see docs/behaviour.md, overrides). */
 export interface OverrideRecord {
   /** `ovr_...`, sortable by time of creation. */
   readonly id: string;
@@ -68,19 +61,12 @@ export type CustomerResolution =
       readonly kind: 'lookup';
       readonly keys: readonly string[];
       readonly chargeId: string | null;
-    };
-
-/** How one object kind's events are read. Implemented once per file in ./rules. */
-export interface EventRule {
-  resolveCustomer(event: StripeEvent): CustomerResolution;
-  toFact(event: StripeEvent): Fact;
+    }
   /**
-   * The object ids this event ties to its customer when it names one (its charge, its
-   * PaymentIntent, its latest charge, its payment method). Parked events waiting on any of
-   * these are applied once this event is committed.
+   * The event names its owner in a way this gate does not key records by (Stripe Accounts
+   * v2: `customer_account` instead of `customer`): acknowledged, counted and logged.
    */
-  revealKeys(event: StripeEvent): readonly string[];
-}
+  | { readonly kind: 'unsupported'; readonly reason: string };
 
 export type BlockerReason =
   | 'payment_failed'
@@ -113,7 +99,7 @@ export interface PaymentMethodView {
   expYear: number | null;
 }
 
-/** The billing status JSON of CONTRACT section 4, field for field. */
+/** The billing status JSON, field for field (docs/behaviour.md). */
 export interface BillingStatus {
   customerId: string;
   canAllocate: boolean;

@@ -1,32 +1,34 @@
 // Lambda entry of the notifier: announcements go to the SNS topic.
 
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { expiryWarningDays, requiredString } from '../config';
-import { FactStore } from '../adapters/fact-store';
 import { ENV } from '../lambda-env';
-import { makeLogger } from '../observability';
+import { withLambdaContext, makeLogger } from '../observability';
 import { makeNotifierHandler } from './make-notifier';
 
 const sns = new SNSClient({});
 const topicArn = requiredString(process.env, ENV.topicArn);
 
-export const handler = makeNotifierHandler({
-  store: new FactStore(new DynamoDBClient({}), requiredString(process.env, ENV.tableName)),
-  expiryWarningDays: expiryWarningDays(process.env),
-  clock: () => new Date(),
-  logger: makeLogger('notifier'),
-  announce: async (a) => {
-    await sns.send(
-      new PublishCommand({
-        TopicArn: topicArn,
-        Subject: `${a.customerId}: canAllocate ${a.canAllocate}`,
-        Message: JSON.stringify(a),
-        MessageAttributes: {
-          kind: { DataType: 'String', StringValue: 'canAllocate' },
-          canAllocate: { DataType: 'String', StringValue: String(a.canAllocate) },
-        },
-      }),
-    );
-  },
-});
+const logger = makeLogger('notifier');
+
+export const handler = withLambdaContext(
+  logger,
+  makeNotifierHandler({
+    expiryWarningDays: expiryWarningDays(process.env),
+    clock: () => new Date(),
+    logger,
+    announce: async (a) => {
+      await sns.send(
+        new PublishCommand({
+          TopicArn: topicArn,
+          Subject: `${a.customerId}: canAllocate ${a.canAllocate}`,
+          Message: JSON.stringify(a),
+          MessageAttributes: {
+            kind: { DataType: 'String', StringValue: 'canAllocate' },
+            canAllocate: { DataType: 'String', StringValue: String(a.canAllocate) },
+          },
+        }),
+      );
+    },
+  }),
+);

@@ -1,13 +1,14 @@
 // The notifier: fed by the table's stream, so every announcement is derived from a
-// committed change (a processor crash after its commit cannot lose one). It announces when
-// the derived canAllocate differs from the last announced one, then moves the cursor; a
-// crash between the two re-announces (at least once), never skips.
+// committed change (a processor crash after its commit cannot lose one). Each status-item
+// write that changed canAllocate carries `flip`; the event-source filter lets only those
+// through, and the old and new images say what changed: no table read at all. A failed
+// announcement is retried with the rest of the batch (at least once, never skipped).
 
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { factFromItem, overrideFromItem, type FactStore } from '../adapters/fact-store';
-import { deriveBillingStatus } from '../core/billing-status';
-import type { AppliedFact, OverrideRecord } from '../core/facts';
+import { decodeStatusItem } from '../adapters/status-item';
+import { STATUS_ATTR, STATUS_SK, customerOfStatusPk } from '../adapters/table-layout';
+import { statusFromRecord } from '../core/billing-status';
 import type { Logger } from '../observability';
 
 export interface Announcement {
@@ -21,7 +22,6 @@ export interface Announcement {
 }
 
 export interface NotifierDeps {
-  store: FactStore;
   expiryWarningDays: number;
   clock: () => Date;
   announce: (announcement: Announcement) => Promise<void>;
@@ -30,96 +30,66 @@ export interface NotifierDeps {
 
 type Image = Record<string, AttributeValue>;
 
-function relevant(record: DynamoDBRecord): { customerId: string; image: Image } | null {
-  if (record.eventName !== 'INSERT') return null;
-  const image = record.dynamodb?.NewImage as Image | undefined;
-  const pk = image?.pk?.S;
-  const sk = image?.sk?.S;
-  if (!image || !pk?.startsWith('CUS#') || !(sk?.startsWith('EVT#') || sk?.startsWith('OVR#'))) {
-    return null;
-  }
-  return { customerId: pk.slice(4), image };
-}
-
 /**
- * The newest commit the derivation saw (a fact's event id or an override's id): the stream
- * can lag the table, so the change may come from a commit younger than the record in hand.
+ * The change a stream record announces, or null: the same test as the event-source filter
+ * (NOTIFIER_FILTER_PATTERN: a status item whose new image carries `flip`), applied again here
+ * for the local twin's poller, which hands over every record.
  */
-function newestCommit(facts: Iterable<AppliedFact>, overrides: readonly OverrideRecord[]) {
-  let newest: { id: string; at: string } | null = null;
-  const commits = [
-    ...[...facts].map((f) => ({ id: f.eventId, at: f.appliedAt })),
-    ...overrides.map((o) => ({ id: o.id, at: o.setAt })),
-  ];
-  for (const c of commits) {
-    if (!newest || c.at > newest.at || (c.at === newest.at && c.id > newest.id)) newest = c;
-  }
-  return newest?.id ?? null;
+export function announcedChange(
+  record: DynamoDBRecord,
+): { customerId: string; before: Image | undefined; after: Image } | null {
+  const keys = record.dynamodb?.Keys as Image | undefined;
+  const after = record.dynamodb?.NewImage as Image | undefined;
+  if (keys?.sk?.S !== STATUS_SK || !after?.[STATUS_ATTR.flip]) return null;
+  const customerId = customerOfStatusPk(keys.pk?.S ?? '');
+  if (!customerId) return null;
+  return { customerId, before: record.dynamodb?.OldImage as Image | undefined, after };
 }
 
 export function makeNotifierHandler(deps: NotifierDeps) {
-  const { store, logger } = deps;
+  const { logger } = deps;
 
-  const reconsider = async (customerId: string, images: Image[]) => {
-    const record = await store.loadCustomer(customerId);
-    // The stream may run ahead of a read; union the images it carries.
-    const facts = new Map<string, AppliedFact>(record.facts.map((f) => [f.eventId, f]));
-    const overrides = new Map<string, OverrideRecord>(record.overrides.map((o) => [o.id, o]));
-    for (const image of images) {
-      if (image.sk?.S?.startsWith('EVT#')) {
-        const fact = factFromItem(image);
-        facts.set(fact.eventId, fact);
-      } else {
-        const override = overrideFromItem(image);
-        overrides.set(override.id, override);
-      }
-    }
+  const announceChange = async (change: NonNullable<ReturnType<typeof announcedChange>>) => {
+    const after = decodeStatusItem(change.after);
+    // Before any status a customer counts as allowed: only a change is news.
+    const before = change.before ? decodeStatusItem(change.before).canAllocate : true;
+    if (after.canAllocate === before) return;
     const now = deps.clock();
-    const status = deriveBillingStatus({
-      customerId,
-      facts: [...facts.values()],
-      overrides: [...overrides.values()],
-      now: Math.floor(now.getTime() / 1000),
-      expiryWarningDays: deps.expiryWarningDays,
-    });
-    if (!status) return;
-    // Before any announcement a customer counts as allowed: only a change is news.
-    const previous = record.announced ?? true;
-    if (status.canAllocate === previous) return;
-    const announcement: Announcement = {
-      customerId,
-      canAllocate: status.canAllocate,
+    const status = statusFromRecord(
+      change.customerId,
+      after.record,
+      Math.floor(now.getTime() / 1000),
+      deps.expiryWarningDays,
+    );
+    await deps.announce({
+      customerId: change.customerId,
+      canAllocate: after.canAllocate,
       blockers: status.blockers.map((b) => b.reason),
-      eventId: newestCommit(facts.values(), [...overrides.values()]),
+      eventId: after.record.lastCommit?.id ?? null,
       at: now.toISOString(),
-    };
-    await deps.announce(announcement);
-    await store.moveAnnouncement(customerId, record.announced, status.canAllocate, announcement.at);
-    logger.info('canAllocate announced', { customerId, canAllocate: status.canAllocate });
+    });
+    logger.info('canAllocate announced', {
+      customerId: change.customerId,
+      canAllocate: after.canAllocate,
+    });
   };
 
   return async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-    const byCustomer = new Map<string, { images: Image[]; first: DynamoDBRecord }>();
     for (const record of event.Records) {
-      const hit = relevant(record);
-      if (!hit) continue;
-      const entry = byCustomer.get(hit.customerId);
-      if (entry) entry.images.push(hit.image);
-      else byCustomer.set(hit.customerId, { images: [hit.image], first: record });
-    }
-    const failures: DynamoDBBatchResponse['batchItemFailures'] = [];
-    for (const [customerId, { images, first }] of byCustomer) {
+      const change = announcedChange(record);
+      if (!change) continue;
       try {
-        await reconsider(customerId, images);
+        await announceChange(change);
       } catch (err) {
         logger.error('announcement failed; will retry', {
-          customerId,
+          customerId: change.customerId,
           error: (err as Error).message,
         });
-        const id = first.dynamodb?.SequenceNumber;
-        if (id) failures.push({ itemIdentifier: id });
+        // The batch resumes from this record: later ones are announced on the retry.
+        const id = record.dynamodb?.SequenceNumber;
+        return { batchItemFailures: id ? [{ itemIdentifier: id }] : [] };
       }
     }
-    return { batchItemFailures: failures };
+    return { batchItemFailures: [] };
   };
 }

@@ -6,16 +6,21 @@ import { requiredString } from '../config';
 import { FactStore } from '../adapters/fact-store';
 import { chargeLookupFromEnv } from '../adapters/stripe-api';
 import { ENV } from '../lambda-env';
-import { makeLogger, makeMetrics } from '../observability';
+import { withLambdaContext, makeLogger, makeMetrics } from '../observability';
 import { makeProcessorHandler } from './make-processor';
 
 const env = process.env;
 
-export const handler = makeProcessorHandler({
-  eventType: requiredString(env, ENV.eventType),
-  store: new FactStore(new DynamoDBClient({}), requiredString(env, ENV.tableName)),
-  chargeLookup: chargeLookupFromEnv(env),
-  clock: () => new Date(),
-  logger: makeLogger('processor'),
-  metrics: makeMetrics('processor'),
-});
+const logger = makeLogger('processor');
+
+export const handler = withLambdaContext(
+  logger,
+  makeProcessorHandler({
+    eventType: requiredString(env, ENV.eventType),
+    store: new FactStore(new DynamoDBClient({}), requiredString(env, ENV.tableName)),
+    chargeLookup: chargeLookupFromEnv(env),
+    clock: () => new Date(),
+    logger,
+    metrics: makeMetrics('processor'),
+  }),
+);

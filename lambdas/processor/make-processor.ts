@@ -20,6 +20,7 @@ const OUTCOME_METRIC: Record<ApplyOutcome, string> = {
   duplicate: METRICS.eventDuplicate,
   no_customer: METRICS.eventNoCustomer,
   parked: METRICS.eventParked,
+  unsupported: METRICS.eventUnsupported,
 };
 
 export function makeProcessorHandler(deps: ProcessorDeps) {
@@ -32,7 +33,7 @@ export function makeProcessorHandler(deps: ProcessorDeps) {
       const latencyMs = since(start);
       metrics.addMetric(OUTCOME_METRIC[result.outcome], MetricUnit.Count, 1);
       metrics.addMetric(METRICS.applyLatencyMs, MetricUnit.Milliseconds, latencyMs);
-      logger.info('event processed', {
+      const line = {
         eventId: result.eventId,
         type: result.type,
         customerId: result.customerId,
@@ -40,7 +41,16 @@ export function makeProcessorHandler(deps: ProcessorDeps) {
         unparked: result.unparked,
         latencyMs,
         receiveCount: record.attributes.ApproximateReceiveCount,
-      });
+      };
+      // Acknowledged but not applied: worth a warning (the metric counts them too).
+      if (result.outcome === 'unsupported') {
+        logger.warn('event not applied: its owner is not a customer id', {
+          ...line,
+          reason: result.reason,
+        });
+      } else {
+        logger.debug('event processed', line);
+      }
     } catch (err) {
       logger.error('event failed; left for redelivery', {
         messageId: record.messageId,

@@ -1,20 +1,27 @@
-// The status API (CONTRACT section 2): billing status and history reads, operator
-// overrides. Behind API Gateway with IAM authorisation in AWS; on 127.0.0.1 locally.
+// The status API (docs/behaviour.md): billing status and history reads, operator overrides.
+// A status read is one GetItem of the customer's status item. Behind API Gateway with IAM
+// authorisation in AWS; on 127.0.0.1 locally.
 
 import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { FactStore } from '../adapters/fact-store';
-import { deriveBillingStatus } from '../core/billing-status';
+import { statusFromRecord } from '../core/billing-status';
 import { BadRequestError } from '../core/errors';
 import type { OverrideMode, OverrideRecord } from '../core/facts';
-import { historyOf } from '../core/history';
+import { HistoryQueryError, historyOf, pageOf, parseHistoryQuery } from '../core/history';
+import type { StatusRecord } from '../core/status-record';
 import type { Logger } from '../observability';
 
 export interface StatusApiDeps {
-  store: FactStore;
+  store: Pick<FactStore, 'readStatus' | 'recordOverride' | 'allFacts' | 'overrides'>;
   expiryWarningDays: number;
   clock: () => Date;
   logger: Logger;
+  /**
+   * Take the acting operator's name from the `x-billing-gate-actor` header. Only locally: in
+   * AWS the actor is the caller's IAM identity and nothing a caller sends can change it.
+   */
+  trustActorHeader: boolean;
 }
 
 const CUSTOMER_ID = /^cus_[A-Za-z0-9]+$/;
@@ -69,11 +76,12 @@ export function parseOverrideBody(raw: string | undefined): { mode: OverrideMode
   return { mode, reason };
 }
 
-/** Who acts: the IAM caller in AWS (the routes require IAM auth), else a local header. */
-function actorOf(event: APIGatewayProxyEventV2): string {
+/** Who acts: the IAM caller in AWS (the routes require IAM auth); locally a header. */
+function actorOf(event: APIGatewayProxyEventV2, trustHeader: boolean): string {
   const iam = (event.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer
     ?.iam?.userArn;
   if (iam) return iam;
+  if (!trustHeader) return 'unknown';
   const header = Object.entries(event.headers ?? {}).find(
     ([k]) => k.toLowerCase() === 'x-billing-gate-actor',
   )?.[1];
@@ -87,20 +95,16 @@ function bodyText(event: APIGatewayProxyEventV2): string | undefined {
 
 export function makeStatusApiHandler(deps: StatusApiDeps) {
   const { store, logger } = deps;
-
-  const statusOf = async (customerId: string) => {
-    const record = await store.loadCustomer(customerId);
-    return {
-      record,
-      status: deriveBillingStatus({
+  const statusJson = (customerId: string, record: StatusRecord) =>
+    json(
+      200,
+      statusFromRecord(
         customerId,
-        facts: record.facts,
-        overrides: record.overrides,
-        now: Math.floor(deps.clock().getTime() / 1000),
-        expiryWarningDays: deps.expiryWarningDays,
-      }),
-    };
-  };
+        record,
+        Math.floor(deps.clock().getTime() / 1000),
+        deps.expiryWarningDays,
+      ),
+    );
 
   const writeOverride = async (
     customerId: string,
@@ -116,9 +120,28 @@ export function makeStatusApiHandler(deps: StatusApiDeps) {
       setAt: now.toISOString(),
       actor,
     };
-    await store.putOverride(record);
+    // A set creates the record; a clear alone does not.
+    const written = await store.recordOverride(record, { createRecord: change !== null });
+    if (!written) return unknownCustomer(customerId);
     logger.info('override recorded', { customerId, overrideId: record.id, mode: record.mode });
-    return json(200, (await statusOf(customerId)).status);
+    return statusJson(customerId, written);
+  };
+
+  const history = async (customerId: string, event: APIGatewayProxyEventV2) => {
+    const query = parseHistoryQuery(event.queryStringParameters ?? {});
+    if (!(await store.readStatus(customerId))) return unknownCustomer(customerId);
+    const [facts, overrides] = await Promise.all([
+      store.allFacts(customerId),
+      store.overrides(customerId),
+    ]);
+    const page = pageOf(historyOf(facts, overrides), query);
+    const result = json(200, page.entries);
+    if (page.next) {
+      const params = new URLSearchParams({ limit: String(query.limit), cursor: page.next });
+      if (query.order === 'desc') params.set('order', 'desc');
+      result.headers = { ...result.headers, link: `<${event.rawPath}?${params}>; rel="next"` };
+    }
+    return result;
   };
 
   return async (event: APIGatewayProxyEventV2): Promise<Result> => {
@@ -134,26 +157,21 @@ export function makeStatusApiHandler(deps: StatusApiDeps) {
     }
     try {
       if (resource === 'override') {
+        const actor = actorOf(event, deps.trustActorHeader);
         if (method === 'PUT') {
-          return await writeOverride(
-            customerId,
-            parseOverrideBody(bodyText(event)),
-            actorOf(event),
-          );
+          return await writeOverride(customerId, parseOverrideBody(bodyText(event)), actor);
         }
-        if (method === 'DELETE') {
-          // A clear creates no record: only an applied event or an override set does.
-          if (!(await statusOf(customerId)).status) return unknownCustomer(customerId);
-          return await writeOverride(customerId, null, actorOf(event));
-        }
+        if (method === 'DELETE') return await writeOverride(customerId, null, actor);
         return json(405, { error: 'method not allowed' });
       }
       if (method !== 'GET') return json(405, { error: 'method not allowed' });
-      const { record, status } = await statusOf(customerId);
-      if (!status) return unknownCustomer(customerId);
-      return json(200, resource === 'events' ? historyOf(record.facts, record.overrides) : status);
+      if (resource === 'events') return await history(customerId, event);
+      const stored = await store.readStatus(customerId);
+      return stored ? statusJson(customerId, stored.record) : unknownCustomer(customerId);
     } catch (err) {
-      if (err instanceof BadRequestError) return json(400, { error: err.message });
+      if (err instanceof BadRequestError || err instanceof HistoryQueryError) {
+        return json(400, { error: err.message });
+      }
       throw err;
     }
   };

@@ -5,15 +5,20 @@ import { requiredString } from '../config';
 import { FactStore } from '../adapters/fact-store';
 import { chargeLookupFromEnv } from '../adapters/stripe-api';
 import { ENV } from '../lambda-env';
-import { makeLogger, makeMetrics } from '../observability';
+import { withLambdaContext, makeLogger, makeMetrics } from '../observability';
 import { makeSweeper } from './make-sweeper';
 
 const env = process.env;
 
-export const handler = makeSweeper({
-  store: new FactStore(new DynamoDBClient({}), requiredString(env, ENV.tableName)),
-  chargeLookup: chargeLookupFromEnv(env),
-  clock: () => new Date(),
-  logger: makeLogger('sweeper'),
-  metrics: makeMetrics('sweeper'),
-});
+const logger = makeLogger('sweeper');
+
+export const handler = withLambdaContext(
+  logger,
+  makeSweeper({
+    store: new FactStore(new DynamoDBClient({}), requiredString(env, ENV.tableName)),
+    chargeLookup: chargeLookupFromEnv(env),
+    clock: () => new Date(),
+    logger,
+    metrics: makeMetrics('sweeper'),
+  }),
+);

@@ -1,13 +1,14 @@
 // The parked-event sweeper (scheduled): retries the owner lookup of every parked event,
-// applies those whose customer is now known, and reports how many wait and for how long.
+// applies those whose customer is now known, and reports how many wait and for how long, and
+// how many status items were computed with older rules than the running ones.
 
 import type { FactStore } from '../adapters/fact-store';
 import { METRICS } from '../core/metric-names';
 import { MetricUnit, type Logger, type Metrics } from '../observability';
-import { retryParked, type ApplyDeps } from '../processor/apply-event';
+import { retryParked, type ApplyDeps, type ApplyStore } from '../processor/apply-event';
 
 export interface SweeperDeps extends ApplyDeps {
-  store: FactStore;
+  store: ApplyStore & Pick<FactStore, 'listParked' | 'countStatusItemsBehind'>;
   logger: Logger;
   metrics: Metrics;
 }
@@ -18,6 +19,8 @@ export interface SweepReport {
   stillParked: number;
   failed: number;
   oldestAgeSeconds: number;
+  /** Status items computed with rules older than the running ones (`npm run rebuild`). */
+  behindRules: number;
 }
 
 export function makeSweeper(deps: SweeperDeps) {
@@ -28,6 +31,7 @@ export function makeSweeper(deps: SweeperDeps) {
       stillParked: 0,
       failed: 0,
       oldestAgeSeconds: 0,
+      behindRules: 0,
     };
     const now = deps.clock().getTime();
     for (const parked of await deps.store.listParked()) {
@@ -57,6 +61,8 @@ export function makeSweeper(deps: SweeperDeps) {
       MetricUnit.Seconds,
       report.oldestAgeSeconds,
     );
+    report.behindRules = await deps.store.countStatusItemsBehind();
+    deps.metrics.addMetric(METRICS.statusItemsBehindRules, MetricUnit.Count, report.behindRules);
     deps.metrics.publishStoredMetrics();
     if (report.applied + report.stillParked + report.noCustomer > 0) {
       deps.logger.info('parked events swept', { ...report });

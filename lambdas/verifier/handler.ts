@@ -9,7 +9,7 @@ import { optionalString, requiredString, signatureTolerance, stripeMode } from '
 import { ConfigError } from '../core/errors';
 import { parseEnabledTypes } from '../core/registry';
 import { ENV } from '../lambda-env';
-import { makeLogger, makeMetrics } from '../observability';
+import { makeLogger, makeMetrics, withLambdaContext } from '../observability';
 import { makeVerifierHandler } from './make-verifier';
 
 const env = process.env;
@@ -22,23 +22,28 @@ function enabledTypes(): Set<string> {
   }
 }
 
-export const handler = makeVerifierHandler({
-  secrets: webhookSecretsFromSecretsManager(
-    new SecretsManagerClient({}),
-    requiredString(env, ENV.webhookSecretArn),
-  ),
-  // Three attempts of at most ~3 s end in a 503 within the function's 10 s timeout.
-  queue: makeSqsEventQueue(
-    new SQSClient({
-      maxAttempts: 3,
-      requestHandler: { connectionTimeout: 1000, requestTimeout: 2000 },
-    }),
-    requiredString(env, ENV.queueUrlPrefix),
-  ),
-  enabledTypes: enabledTypes(),
-  stripeMode: stripeMode(env),
-  toleranceSeconds: signatureTolerance(env),
-  clock: () => new Date(),
-  logger: makeLogger('verifier'),
-  metrics: makeMetrics('verifier'),
-});
+const logger = makeLogger('verifier');
+
+export const handler = withLambdaContext(
+  logger,
+  makeVerifierHandler({
+    secrets: webhookSecretsFromSecretsManager(
+      new SecretsManagerClient({}),
+      requiredString(env, ENV.webhookSecretArn),
+    ),
+    // Three attempts of at most ~3 s end in a 503 within the function's 10 s timeout.
+    queue: makeSqsEventQueue(
+      new SQSClient({
+        maxAttempts: 3,
+        requestHandler: { connectionTimeout: 1000, requestTimeout: 2000 },
+      }),
+      requiredString(env, ENV.queueUrlPrefix),
+    ),
+    enabledTypes: enabledTypes(),
+    stripeMode: stripeMode(env),
+    toleranceSeconds: signatureTolerance(env),
+    clock: () => new Date(),
+    logger,
+    metrics: makeMetrics('verifier'),
+  }),
+);

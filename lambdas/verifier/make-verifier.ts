@@ -196,12 +196,11 @@ export function makeVerifierHandler(deps: VerifierDeps) {
             ? METRICS.webhookIgnored
             : METRICS.webhookRejected,
       );
-      logger.info('webhook', {
-        outcome,
-        status: result.statusCode,
-        ...log,
-        latencyMs: since(start),
-      });
+      // A handled webhook writes no line at the default level: logs are part of the cost
+      // per webhook. Refusals (below, and a wrong method) are worth a warning.
+      const line = { outcome, status: result.statusCode, ...log, latencyMs: since(start) };
+      if (outcome === 'method_not_allowed') logger.warn('webhook', line);
+      else logger.debug('webhook', line);
       return result;
     } catch (err) {
       const status = httpStatusOf(err);

@@ -61,9 +61,31 @@ describe('cdk-nag AwsSolutions checks', () => {
     expect([...ids].sort()).toEqual([
       'AwsSolutions-APIG4',
       'AwsSolutions-IAM5[…]',
-      'AwsSolutions-L1',
       'AwsSolutions-SMG4',
       'AwsSolutions-SQS3',
+    ]);
+  });
+
+  it('accept the runtime as it is: no acknowledgement of an outdated Lambda runtime', () => {
+    // Act
+    const ids = acknowledgements(stack).map((a) => a.id);
+
+    // Assess
+    expect(ids).not.toContain('AwsSolutions-L1');
+  });
+
+  it('acknowledge wildcards in the access policies only for the {customerId} of their own routes', () => {
+    // Act
+    const onPolicies = acknowledgements(stack).filter((a) => a.path.includes('Policy'));
+
+    // Assess
+    expect(
+      onPolicies.map((a) => a.id.replace(/^.*\/\$default\//, '').replace(/\]$/, '')).sort(),
+    ).toEqual([
+      'DELETE/customers/*/override',
+      'GET/customers/*/billing-status',
+      'GET/customers/*/events',
+      'PUT/customers/*/override',
     ]);
   });
 
@@ -91,6 +113,6 @@ describe('cdk-nag AwsSolutions checks', () => {
     const apig4 = acknowledgements(stack).filter((a) => a.id === 'AwsSolutions-APIG4');
 
     // Assess
-    expect(apig4.map((a) => a.path)).toEqual([`${stack.stackName}/Ingress/Api/POST--webhook`]);
+    expect(apig4.map((a) => a.path)).toEqual([`${stack.stackName}/Gate/Ingress/Api/POST--webhook`]);
   });
 });

@@ -4,7 +4,8 @@
 import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { addBillingGate } from '../../lib/billing-gate-app';
-import { ContextConfigError, loadConfig } from '../../lib/config';
+import { ContextConfigError, editDistance, loadConfig } from '../../lib/config';
+import { stripeMode } from '../../lambdas/config';
 import { HANDLED_TYPES } from '../../lambdas/core/registry';
 
 const from =
@@ -14,7 +15,7 @@ const from =
 
 function problemsOf(context: Record<string, unknown>): readonly string[] {
   try {
-    loadConfig(from(context));
+    loadConfig(from(context), { presentKeys: Object.keys(context) });
   } catch (err) {
     if (err instanceof ContextConfigError) return err.problems;
     throw err;
@@ -35,6 +36,8 @@ describe('loadConfig', () => {
       stripeMode: null,
       webhookRateLimit: 100,
       webhookBurstLimit: 200,
+      customerRateLimit: 100,
+      customerBurstLimit: 200,
       maxReceiveCount: 5,
       processorMaxConcurrency: 5,
       alarmEmail: null,
@@ -46,6 +49,8 @@ describe('loadConfig', () => {
       signatureToleranceSeconds: 300,
       ingress: 'webhook',
       eventBridgeSource: null,
+      applicationLogLevel: 'INFO',
+      systemLogLevel: 'WARN',
     });
   });
 
@@ -56,6 +61,8 @@ describe('loadConfig', () => {
       stripeMode: 'live',
       webhookRateLimit: '12.5',
       webhookBurstLimit: '40',
+      customerRateLimit: '30',
+      customerBurstLimit: '60',
       maxReceiveCount: '3',
       processorMaxConcurrency: '20',
       alarmEmail: 'ops@example.com',
@@ -65,6 +72,8 @@ describe('loadConfig', () => {
       parkedAlarmHours: '6',
       sweepMinutes: '15',
       signatureToleranceSeconds: '600',
+      applicationLogLevel: 'debug',
+      systemLogLevel: 'INFO',
     };
 
     // Act
@@ -76,6 +85,8 @@ describe('loadConfig', () => {
       stripeMode: 'live',
       webhookRateLimit: 12.5,
       webhookBurstLimit: 40,
+      customerRateLimit: 30,
+      customerBurstLimit: 60,
       maxReceiveCount: 3,
       processorMaxConcurrency: 20,
       alarmEmail: 'ops@example.com',
@@ -85,6 +96,8 @@ describe('loadConfig', () => {
       parkedAlarmHours: 6,
       sweepMinutes: 15,
       signatureToleranceSeconds: 600,
+      applicationLogLevel: 'DEBUG',
+      systemLogLevel: 'INFO',
     });
   });
 
@@ -107,9 +120,9 @@ describe('loadConfig', () => {
     ]);
   });
 
-  it('treats stripeMode "unset" and empty values as not set', () => {
+  it('treats stripeMode "both" and empty values as the defaults', () => {
     // Act
-    const config = loadConfig(from({ stripeMode: 'unset', alarmEmail: '', maxReceiveCount: ' ' }));
+    const config = loadConfig(from({ stripeMode: 'both', alarmEmail: '', maxReceiveCount: ' ' }));
 
     // Assess
     expect([config.stripeMode, config.alarmEmail, config.maxReceiveCount]).toEqual([null, null, 5]);
@@ -126,7 +139,16 @@ describe('loadConfig', () => {
   it.each([
     ['stage', 'Prod', 'stage must be a lowercase name'],
     ['stage', 'a-stage-name-longer-than-twenty', 'stage must be a lowercase name'],
-    ['stripeMode', 'production', 'stripeMode must be one of "live", "test", "unset"'],
+    ['stripeMode', 'production', 'stripeMode must be one of "live", "test", "both"'],
+    ['stripeMode', 'unset', 'stripeMode must be one of "live", "test", "both"'],
+    ['customerRateLimit', '0', 'customerRateLimit must be a number from 1 to 10000'],
+    ['customerBurstLimit', '1.5', 'customerBurstLimit must be a whole number from 1 to 5000'],
+    [
+      'applicationLogLevel',
+      'verbose',
+      'applicationLogLevel must be one of "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", got "verbose"',
+    ],
+    ['systemLogLevel', 'ERROR', 'systemLogLevel must be one of "DEBUG", "INFO", "WARN"'],
     ['webhookRateLimit', '0', 'webhookRateLimit must be a number from 1 to 10000'],
     ['webhookBurstLimit', '2.5', 'webhookBurstLimit must be a whole number from 1 to 5000'],
     ['maxReceiveCount', 'five', 'maxReceiveCount must be a whole number from 1 to 1000'],
@@ -177,6 +199,66 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('refuses a misspelled key, naming it and the closest known key', () => {
+    // Act
+    const problems = problemsOf({ maxRecieveCount: '3' });
+
+    // Assess
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(
+      /^unknown context key "maxRecieveCount": did you mean "maxReceiveCount"\?/,
+    );
+  });
+
+  it('refuses a key that resembles none, listing the known ones', () => {
+    // Act
+    const problems = problemsOf({ colour: 'blue' });
+
+    // Assess
+    expect(problems).toEqual([
+      expect.stringMatching(/^unknown context key "colour" \(known keys: stage, /),
+    ]);
+  });
+
+  it("leaves the CDK's own keys alone: feature flags, CLI keys and cached lookups", () => {
+    // Act
+    const problems = problemsOf({
+      '@aws-cdk/core:checkSecretUsage': true,
+      'aws:cdk:enable-path-metadata': true,
+      'cdk-something': 'x',
+      'availability-zones:account=123456789012:region=eu-west-1': ['eu-west-1a'],
+      'acknowledged-issue-numbers': [12345],
+      stage: 'prod',
+    });
+
+    // Assess
+    expect(problems).toEqual([]);
+  });
+
+  it('fails the app on a misspelled -c key, with cdk.json feature flags present', () => {
+    // Prepare
+    const app = new App({
+      context: { '@aws-cdk/core:checkSecretUsage': true, webhookRateLimt: '50' },
+    });
+
+    // Act
+    const build = () => addBillingGate(app);
+
+    // Assess
+    expect(build).toThrow(
+      /unknown context key "webhookRateLimt": did you mean "webhookRateLimit"\?/,
+    );
+    expect(app.node.children).toHaveLength(0);
+  });
+
+  it('measures closeness with swapped letters costing one edit', () => {
+    // Assess
+    expect(editDistance('maxRecieveCount', 'maxReceiveCount')).toBe(1);
+    expect(editDistance('stage', 'stage')).toBe(0);
+    expect(editDistance('stag', 'stage')).toBe(1);
+    expect(editDistance('', 'abc')).toBe(3);
+  });
+
   it('stops the app before any resource is built when the context is invalid', () => {
     // Prepare
     const app = new App({ context: { maxReceiveCount: 'lots' } });
@@ -187,5 +269,25 @@ describe('loadConfig', () => {
     // Assess
     expect(build).toThrow(/maxReceiveCount must be a whole number from 1 to 1000, got "lots"/);
     expect(app.node.children).toHaveLength(0);
+  });
+});
+
+describe('STRIPE_MODE for the functions', () => {
+  it('takes live, test and both, with both as the default', () => {
+    // Assess
+    expect(stripeMode({ STRIPE_MODE: 'live' })).toBe('live');
+    expect(stripeMode({ STRIPE_MODE: 'test' })).toBe('test');
+    expect(stripeMode({ STRIPE_MODE: 'both' })).toBeNull();
+    expect(stripeMode({})).toBeNull();
+  });
+
+  it('names the default "both" in its error, as the stack context does', () => {
+    // Act
+    const read = () => stripeMode({ STRIPE_MODE: 'prod' });
+
+    // Assess
+    expect(read).toThrow(
+      'STRIPE_MODE must be "live" or "test" or "both" (the default when unset), got "prod"',
+    );
   });
 });

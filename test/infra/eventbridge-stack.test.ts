@@ -1,17 +1,20 @@
-// The stack with Stripe's Amazon EventBridge destination as a way in: context validation,
-// the partner event bus, one rule per enabled type whose pattern is exactly the one the
-// local bus evaluates (lambdas/eventbridge/rules.ts), targets, dead letters, queue
-// policies, what the webhook-less mode leaves out, the resource budget and cdk-nag.
+// The stack with Stripe's Amazon EventBridge destination as a way in: context validation
+// (and the same validation of BillingGate's typed props), the partner event bus, one rule
+// per enabled type whose pattern is exactly the one the local bus evaluates
+// (lambdas/eventbridge/rules.ts), targets, dead letters, queue policies, alarms, what the
+// webhook-less mode leaves out, the resource budget and cdk-nag.
 
-import { Stack, type CfnResource } from 'aws-cdk-lib';
+import { App, Stack, type CfnResource } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HANDLED_TYPES } from '../../lambdas/core/registry';
 import { STRIPE_EVENT_INPUT_PATH, stripeRulePattern } from '../../lambdas/eventbridge/rules';
+import { BillingGate } from '../../lib/billing-gate';
 import type { BillingGateStack } from '../../lib/billing-gate-stack';
 import { ContextConfigError, loadConfig } from '../../lib/config';
-import { EVENT_BUS_OUTPUT } from '../../lib/eventbridge-ingress';
+import { OUTPUT_KEYS } from '../../lib/stack-outputs';
 import { reportedViolations, synthesizeBillingGate } from './synth-billing-gate';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -142,20 +145,20 @@ describe('with ingress=eventbridge (all 28 types, live mode)', () => {
 
     // Assess
     expect(buses).toEqual([expect.objectContaining({ Name: SOURCE, EventSourceName: SOURCE })]);
-    expect(s.outputs[EVENT_BUS_OUTPUT]?.Value).toEqual({
-      Ref: logicalId(s.stack.eventBridge!.bus),
+    expect(s.outputs[OUTPUT_KEYS.eventBusName]?.Value).toEqual({
+      Ref: logicalId(s.stack.gate.eventBridge!.bus),
     });
   });
 
   it('has one rule per enabled type, on that bus, with exactly the pattern the local bus evaluates', () => {
     // Act
-    const rules = s.stack.eventBridge!.rules.map((r) => s.resources[logicalId(r)]!.Properties);
+    const rules = s.stack.gate.eventBridge!.rules.map((r) => s.resources[logicalId(r)]!.Properties);
 
     // Assess
     expect(rules).toHaveLength(HANDLED_TYPES.length);
     rules.forEach((rule, i) => {
       const type = HANDLED_TYPES[i]!;
-      expect(rule.EventBusName).toEqual({ Ref: logicalId(s.stack.eventBridge!.bus) });
+      expect(rule.EventBusName).toEqual({ Ref: logicalId(s.stack.gate.eventBridge!.bus) });
       expect(rule.EventPattern).toEqual(
         stripeRulePattern(type, { source: SOURCE, stripeMode: 'live' }),
       );
@@ -165,14 +168,14 @@ describe('with ingress=eventbridge (all 28 types, live mode)', () => {
   it("targets each type's queue with $.detail, its own DLQ and a retry policy", () => {
     // Act
     const byType = new Map(
-      s.stack.eventBridge!.rules.map((r, i) => [
+      s.stack.gate.eventBridge!.rules.map((r, i) => [
         HANDLED_TYPES[i]!,
         s.resources[logicalId(r)]!.Properties.Targets as Json[],
       ]),
     );
 
     // Assess
-    for (const p of s.stack.processing.processors) {
+    for (const p of s.stack.gate.processing.processors) {
       expect(byType.get(p.eventType)).toEqual([
         {
           Id: 'Target0',
@@ -193,8 +196,8 @@ describe('with ingress=eventbridge (all 28 types, live mode)', () => {
         .filter((p) => p.Queues.some((q: Json) => q.Ref === logicalId(queue)));
 
     // Assess
-    s.stack.processing.processors.forEach((p, i) => {
-      const rule = s.stack.eventBridge!.rules[i]!;
+    s.stack.gate.processing.processors.forEach((p, i) => {
+      const rule = s.stack.gate.eventBridge!.rules[i]!;
       for (const queue of [p.queue, p.deadLetterQueue]) {
         const policies = policyOf(queue);
         expect(policies).toHaveLength(1);
@@ -224,7 +227,7 @@ describe('with ingress=eventbridge (all 28 types, live mode)', () => {
       .map((a) => JSON.stringify(a.Dimensions));
 
     // Assess
-    for (const p of s.stack.processing.processors) {
+    for (const p of s.stack.gate.processing.processors) {
       expect(alarmed).toContain(
         JSON.stringify([
           {
@@ -238,15 +241,37 @@ describe('with ingress=eventbridge (all 28 types, live mode)', () => {
 
   it('alarms, to the alerts topic, when EventBridge cannot even dead-letter an event', () => {
     // Act
-    const alarm = s.resources[logicalId(s.stack.eventBridge!.lostEventsAlarm)]!.Properties;
+    const alarm = s.resources[logicalId(s.stack.gate.eventBridge!.lostEventsAlarm)]!.Properties;
 
     // Assess
     expect(alarm.Metrics[0].Expression).toBe(
       `SELECT SUM(InvocationsFailedToBeSentToDlq) FROM SCHEMA("AWS/Events", EventBusName, RuleName) WHERE EventBusName = '${SOURCE}'`,
     );
     expect(alarm.Threshold).toBe(1);
-    expect(alarm.AlarmActions).toEqual([{ Ref: logicalId(s.stack.notifications.topic) }]);
+    expect(alarm.AlarmActions).toEqual([
+      { Ref: logicalId(s.stack.gate.notifications.alertsTopic) },
+    ]);
     expect(alarm.AlarmDescription).toContain('npm run reconcile');
+  });
+
+  it('shows the lost-events alarm among the monitored alarms on the dashboard', () => {
+    // Act
+    const body = JSON.stringify(
+      ofType(s, 'AWS::CloudWatch::Dashboard')[0]![1].Properties.DashboardBody,
+    );
+
+    // Assess
+    expect(body).toContain(JSON.stringify(logicalId(s.stack.gate.eventBridge!.lostEventsAlarm)));
+    expect(body).not.toContain('Webhooks received');
+  });
+
+  it('throttles only the routes that exist (no POST /webhook setting without its route)', () => {
+    // Act
+    const [[, stage]] = ofType(s, 'AWS::ApiGatewayV2::Stage') as [[string, Json]];
+    const routes = ofType(s, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
+
+    // Assess
+    expect(Object.keys(stage.Properties.RouteSettings).sort()).toEqual([...routes].sort());
   });
 
   it('has no public webhook route, verifier or signing secret, and keeps the status API', () => {
@@ -263,7 +288,7 @@ describe('with ingress=eventbridge (all 28 types, live mode)', () => {
       ['PUT /customers/{customerId}/override', 'AWS_IAM'],
     ]);
     expect(functions.filter((d: string) => /webhook/i.test(d))).toEqual([]);
-    expect(s.stack.ingress.webhookVerifier).toBeUndefined();
+    expect(s.stack.gate.ingress.webhookVerifier).toBeUndefined();
     expect(secrets).toHaveLength(1);
     expect(secrets[0].Description).toMatch(/^Optional Stripe API key/);
     expect(Object.keys(s.outputs).filter((k) => /Webhook/.test(k))).toEqual([]);
@@ -287,14 +312,15 @@ describe('with ingress=both (all 28 types)', () => {
 
     // Assess
     expect(routes).toContain('POST /webhook');
-    expect(s.stack.ingress.webhookVerifier).toBeDefined();
-    expect(s.stack.secrets.signingSecret).toBeDefined();
-    expect(s.stack.eventBridge!.rules).toHaveLength(HANDLED_TYPES.length);
+    expect(s.stack.gate.ingress.webhookVerifier).toBeDefined();
+    expect(s.stack.gate.secrets.signingSecret).toBeDefined();
+    expect(s.stack.gate.eventBridge!.rules).toHaveLength(HANDLED_TYPES.length);
   });
 
   it('filters neither mode when stripeMode is unset, Connect events always', () => {
     // Act
-    const pattern = s.resources[logicalId(s.stack.eventBridge!.rules[0]!)]!.Properties.EventPattern;
+    const pattern =
+      s.resources[logicalId(s.stack.gate.eventBridge!.rules[0]!)]!.Properties.EventPattern;
 
     // Assess
     expect(pattern.detail).toEqual({
@@ -319,15 +345,68 @@ describe('with ingress=both (all 28 types)', () => {
 });
 
 describe('with the default ingress', () => {
-  it('creates no event bus and no Stripe rule', () => {
-    // Act
-    const s = synth({ enabledEventTypes: 'invoice.paid' });
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synth({ enabledEventTypes: 'invoice.paid' });
+  });
 
+  it('creates no event bus and no Stripe rule', () => {
     // Assess
     expect(ofType(s, 'AWS::Events::EventBus')).toEqual([]);
     expect(
       ofType(s, 'AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern !== undefined),
     ).toEqual([]);
-    expect(s.stack.eventBridge).toBeUndefined();
+    expect(s.stack.gate.eventBridge).toBeUndefined();
+    expect(s.outputs[OUTPUT_KEYS.eventBusName]).toBeUndefined();
+  });
+});
+
+describe('BillingGate embedded with the EventBridge ingress', () => {
+  const embed = (props: ConstructorParameters<typeof BillingGate>[2]) => {
+    const app = new App({
+      context: { 'aws:cdk:bundling-stacks': [] },
+      builtinCloudFormationValidation: false,
+    });
+    const stack = new Stack(app, 'ConsumerStack');
+    const gate = new BillingGate(stack, 'Billing', props);
+    return { stack, gate };
+  };
+
+  it('takes ingress and eventBridgeSource as typed props', () => {
+    // Act
+    const { stack, gate } = embed({
+      ingress: 'eventbridge',
+      eventBridgeSource: SOURCE,
+      enabledEventTypes: ['invoice.paid', 'invoice.payment_failed'],
+    });
+    const template = Template.fromStack(stack);
+
+    // Assess
+    expect(gate.config).toMatchObject({ ingress: 'eventbridge', eventBridgeSource: SOURCE });
+    expect(gate.eventBridge!.rules).toHaveLength(2);
+    expect(gate.ingress.webhookVerifier).toBeUndefined();
+    template.resourceCountIs('AWS::Events::EventBus', 1);
+    template.resourceCountIs('AWS::Events::Rule', 2 + 1); // + the sweeper's schedule
+  });
+
+  it.each([
+    [{ ingress: 'eventbridge' as const }, /eventBridgeSource is required with ingress/],
+    [{ eventBridgeSource: SOURCE }, /eventBridgeSource is only used with ingress/],
+    [
+      { ingress: 'both' as const, eventBridgeSource: 'aws.partner/stripe.com/x' },
+      /eventBridgeSource must be aws.partner\/stripe.com\/ followed by/,
+    ],
+  ])('refuses props the context would refuse (%#), before adding anything', (props, message) => {
+    // Prepare
+    const app = new App();
+    const stack = new Stack(app, 'ConsumerStack');
+
+    // Act
+    const build = () => new BillingGate(stack, 'Billing', props);
+
+    // Assess
+    expect(build).toThrow(ContextConfigError);
+    expect(build).toThrow(message);
+    expect(stack.node.tryFindChild('Billing')).toBeUndefined();
   });
 });

@@ -2,7 +2,7 @@
 // tracing, an alarm e-mail and tuned limits. Only enabled types get queues and processors.
 
 import { Stack, type CfnResource } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +30,10 @@ beforeAll(() => {
     processorMaxConcurrency: '10',
     webhookRateLimit: '25',
     webhookBurstLimit: '50',
+    customerRateLimit: '7',
+    customerBurstLimit: '9',
+    applicationLogLevel: 'DEBUG',
+    systemLogLevel: 'INFO',
     parkedAlarmHours: '6',
     sweepMinutes: '15',
     expiryWarningDays: '14',
@@ -61,13 +65,13 @@ describe('with a subset of event types and tuned context', () => {
       'sbg-prod-invoice-paid-dlq',
       'sbg-prod-notifier-failures',
     ]);
-    expect(stack.processing.processors.map((p) => p.eventType)).toEqual(ENABLED);
+    expect(stack.gate.processing.processors.map((p) => p.eventType)).toEqual(ENABLED);
     template.resourceCountIs('AWS::Lambda::Function', 2 + 4);
   });
 
   it('tells the verifier the enabled types and the Stripe mode', () => {
     // Act
-    const env = resourceOf(stack.ingress.verifier.function).Properties.Environment.Variables;
+    const env = resourceOf(stack.gate.ingress.verifier.function).Properties.Environment.Variables;
 
     // Assess
     expect(env[ENV.enabledEventTypes]).toBe(ENABLED.join(','));
@@ -80,7 +84,7 @@ describe('with a subset of event types and tuned context', () => {
   });
 
   it('dead-letters after the configured receive count', () => {
-    for (const p of stack.processing.processors) {
+    for (const p of stack.gate.processing.processors) {
       // Assess
       expect(resourceOf(p.queue).Properties.RedrivePolicy.maxReceiveCount).toBe(3);
     }
@@ -96,11 +100,46 @@ describe('with a subset of event types and tuned context', () => {
     expect(caps).toEqual([10, 10]);
   });
 
-  it('throttles the stage at the configured rate and burst', () => {
+  it('throttles the webhook and the customer routes at their own configured limits', () => {
+    // Act
+    const settings = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0]!
+      .Properties.RouteSettings as Json;
+
     // Assess
-    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
-      DefaultRouteSettings: { ThrottlingRateLimit: 25, ThrottlingBurstLimit: 50 },
+    expect(settings['POST /webhook']).toEqual({
+      ThrottlingRateLimit: 25,
+      ThrottlingBurstLimit: 50,
     });
+    for (const key of [
+      'GET /customers/{customerId}/billing-status',
+      'GET /customers/{customerId}/events',
+      'PUT /customers/{customerId}/override',
+      'DELETE /customers/{customerId}/override',
+    ]) {
+      expect(settings[key]).toEqual({ ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 });
+    }
+  });
+
+  it('sets the configured application and system log levels on every function', () => {
+    // Act
+    const levels = Object.values(template.findResources('AWS::Lambda::Function')).map((fn) => [
+      fn.Properties.LoggingConfig.ApplicationLogLevel,
+      fn.Properties.LoggingConfig.SystemLogLevel,
+    ]);
+
+    // Assess
+    expect(new Set(levels.map((l) => l.join('/')))).toEqual(new Set(['DEBUG/INFO']));
+  });
+
+  it('does not warn about alarm subscribers when the alarm e-mail is set', () => {
+    // Act
+    const warnings = Annotations.fromStack(stack).findWarning(
+      '*',
+      Match.stringLikeRegexp('alerts topic'),
+    );
+
+    // Assess
+    expect(warnings).toEqual([]);
   });
 
   it('traces every function with X-Ray', () => {
@@ -118,7 +157,7 @@ describe('with a subset of event types and tuned context', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
       Endpoint: 'ops@example.com',
-      TopicArn: Stack.of(stack).resolve(stack.notifications.topic.topicArn),
+      TopicArn: Stack.of(stack).resolve(stack.gate.notifications.alertsTopic.topicArn),
     });
   });
 
@@ -137,7 +176,10 @@ describe('with a subset of event types and tuned context', () => {
   });
 
   it('passes the expiry warning window to the status API and the notifier', () => {
-    for (const fn of [stack.ingress.statusApi.function, stack.notifier.handler.function]) {
+    for (const fn of [
+      stack.gate.ingress.statusApi.function,
+      stack.gate.notifier.handler.function,
+    ]) {
       // Assess
       expect(resourceOf(fn).Properties.Environment.Variables[ENV.expiryWarningDays]).toBe('14');
     }

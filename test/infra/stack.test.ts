@@ -1,5 +1,6 @@
 // Fine-grained assertions on the synthesized stack with the default configuration (all 28
-// registry types enabled): resources, properties, IAM boundaries, alarms, outputs.
+// registry types enabled): resources, properties, IAM boundaries down to the item family,
+// throttles, alarms, outputs.
 
 import { Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
@@ -12,7 +13,12 @@ import {
   deadLetterQueueName,
   queueName,
 } from '../../lambdas/adapters/queue-layout';
-import { METRICS, METRIC_NAMESPACE } from '../../lambdas/core/metric-names';
+import { METRICS, metricNamespace } from '../../lambdas/core/metric-names';
+import {
+  NOTIFIER_FILTER_PATTERN,
+  STATUS_API_WRITABLE_ATTRIBUTES,
+  TABLE_SCHEMA,
+} from '../../lambdas/adapters/table-layout';
 import { REGISTRY } from '../../lambdas/core/registry';
 import { ENV } from '../../lambdas/lambda-env';
 import type { BillingGateStack } from '../../lib/billing-gate-stack';
@@ -75,6 +81,7 @@ function actionsOn(fn: IConstruct, resource: unknown): string[] {
 }
 
 const ref = (value: string) => stack.resolve(value);
+const NAMESPACE = metricNamespace('dev');
 
 function alarmsOn(metricName: string, dimensionValue: unknown): Json[] {
   return ofType('AWS::CloudWatch::Alarm')
@@ -94,12 +101,12 @@ const disputeOrDetach = (type: string) =>
 // ---------------------------------------------------------------------------------------
 
 describe('stack size', () => {
-  it('stays below 450 resources with all 28 registry types enabled', () => {
+  it('stays below 450 resources with all 28 registry types enabled (CloudFormation allows 500)', () => {
     // Act
     const count = Object.keys(resources).length;
 
     // Assess
-    expect(stack.processing.processors).toHaveLength(28);
+    expect(stack.gate.processing.processors).toHaveLength(28);
     expect(count).toBeLessThan(450);
   });
 });
@@ -108,7 +115,9 @@ describe('queues and processors', () => {
   it('creates one processor, queue and dead-letter queue per registry entry', () => {
     // Act
     const queueNames = ofType('AWS::SQS::Queue').map(([, q]) => q.Properties.QueueName);
-    const processorTypes = stack.processing.processors.map((p) => envOf(p.function)[ENV.eventType]);
+    const processorTypes = stack.gate.processing.processors.map(
+      (p) => envOf(p.function)[ENV.eventType],
+    );
 
     // Assess
     const expected = REGISTRY.flatMap((e) => [
@@ -163,7 +172,7 @@ describe('queues and processors', () => {
 
   it('gives each source queue a visibility timeout of at least six processor timeouts', () => {
     // Act
-    const ratios = stack.processing.processors.map(
+    const ratios = stack.gate.processing.processors.map(
       (p) =>
         resourceOf(p.queue).Properties.VisibilityTimeout /
         resourceOf(p.function).Properties.Timeout,
@@ -174,7 +183,7 @@ describe('queues and processors', () => {
   });
 
   it('redrives each source queue to its own dead-letter queue after 5 receives', () => {
-    for (const p of stack.processing.processors) {
+    for (const p of stack.gate.processing.processors) {
       // Act
       const redrive = resourceOf(p.queue).Properties.RedrivePolicy;
 
@@ -188,10 +197,10 @@ describe('queues and processors', () => {
 
   it('keeps dead letters 14 days and queued events at least 4 days', () => {
     // Act
-    const dlqRetention = stack.processing.processors.map(
+    const dlqRetention = stack.gate.processing.processors.map(
       (p) => resourceOf(p.deadLetterQueue).Properties.MessageRetentionPeriod,
     );
-    const sourceRetention = stack.processing.processors.map(
+    const sourceRetention = stack.gate.processing.processors.map(
       (p) => resourceOf(p.queue).Properties.MessageRetentionPeriod,
     );
 
@@ -201,7 +210,7 @@ describe('queues and processors', () => {
   });
 
   it('maps each queue to its processor with partial batch failures, a batching window and a concurrency cap', () => {
-    for (const p of stack.processing.processors) {
+    for (const p of stack.gate.processing.processors) {
       // Assess
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: { 'Fn::GetAtt': [logicalId(p.queue), 'Arn'] },
@@ -216,7 +225,7 @@ describe('queues and processors', () => {
 
 describe('alarms', () => {
   it('alarms on every dead-letter queue from its first message', () => {
-    for (const p of stack.processing.processors) {
+    for (const p of stack.gate.processing.processors) {
       // Act
       const alarms = alarmsOn(
         'ApproximateNumberOfMessagesVisible',
@@ -234,7 +243,7 @@ describe('alarms', () => {
   });
 
   it('alarms on the age of the oldest message of every source queue', () => {
-    for (const p of stack.processing.processors) {
+    for (const p of stack.gate.processing.processors) {
       // Act
       const alarms = alarmsOn('ApproximateAgeOfOldestMessage', stack.resolve(p.queue.queueName));
 
@@ -244,7 +253,7 @@ describe('alarms', () => {
   });
 
   it('alarms on errors and throttles of every processor', () => {
-    for (const p of stack.processing.processors) {
+    for (const p of stack.gate.processing.processors) {
       // Act
       const alarms = ofType('AWS::CloudWatch::Alarm')
         .map(([, a]) => a.Properties)
@@ -260,7 +269,7 @@ describe('alarms', () => {
 
   it('gives every alarm a description and the alerts topic as action', () => {
     // Prepare
-    const topic = ref(stack.notifications.topic.topicArn);
+    const topic = ref(stack.gate.notifications.alertsTopic.topicArn);
 
     // Act
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
@@ -278,20 +287,20 @@ describe('alarms', () => {
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
       Dimensions: [
-        { Name: 'FunctionName', Value: { Ref: logicalId(stack.ingress.verifier.function) } },
+        { Name: 'FunctionName', Value: { Ref: logicalId(stack.gate.ingress.verifier.function) } },
       ],
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/ApiGateway',
       MetricName: '5xx',
-      Dimensions: [{ Name: 'ApiId', Value: { Ref: logicalId(stack.ingress.api) } }],
+      Dimensions: [{ Name: 'ApiId', Value: { Ref: logicalId(stack.gate.ingress.api) } }],
     });
   });
 
   it('alarms on a spike of signature failures from the verifier metric', () => {
     // Assess
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: METRIC_NAMESPACE,
+      Namespace: NAMESPACE,
       MetricName: METRICS.signatureFailure,
       Dimensions: [{ Name: 'service', Value: 'verifier' }],
       Statistic: 'Sum',
@@ -302,7 +311,7 @@ describe('alarms', () => {
   it('alarms when a parked event is older than 24 hours, with the runbook in its description', () => {
     // Assess
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: METRIC_NAMESPACE,
+      Namespace: NAMESPACE,
       MetricName: METRICS.oldestParkedAgeSeconds,
       Dimensions: [{ Name: 'service', Value: 'sweeper' }],
       Threshold: 24 * 3600,
@@ -316,15 +325,30 @@ describe('alarms', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'Errors',
       Dimensions: [
-        { Name: 'FunctionName', Value: { Ref: logicalId(stack.notifier.handler.function) } },
+        { Name: 'FunctionName', Value: { Ref: logicalId(stack.gate.notifier.handler.function) } },
       ],
     });
     expect(
       alarmsOn(
         'ApproximateNumberOfMessagesVisible',
-        stack.resolve(stack.notifier.failureQueue.queueName),
+        stack.resolve(stack.gate.notifier.failureQueue.queueName),
       ),
     ).toHaveLength(1);
+  });
+
+  it('alarms when status items stay behind the running rules for a day, naming the rebuild', () => {
+    // Assess
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: NAMESPACE,
+      MetricName: METRICS.statusItemsBehindRules,
+      Dimensions: [{ Name: 'service', Value: 'sweeper' }],
+      Statistic: 'Minimum',
+      Period: 3600,
+      EvaluationPeriods: 24,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmDescription: Match.stringLikeRegexp('npm run rebuild'),
+    });
   });
 
   it('shows the pipeline on a dashboard built from the shared metric names', () => {
@@ -343,6 +367,7 @@ describe('alarms', () => {
       METRICS.eventApplied,
       METRICS.eventDuplicate,
       METRICS.parkedEvents,
+      METRICS.statusItemsBehindRules,
       'ApproximateAgeOfOldestMessage',
       'ApproximateNumberOfMessagesVisible',
     ]) {
@@ -352,42 +377,37 @@ describe('alarms', () => {
 });
 
 describe('table', () => {
-  it('follows TABLE_SCHEMA: pk/sk, byRef KEYS_ONLY and parked ALL, on demand', () => {
+  it('follows TABLE_SCHEMA: its keys and every index with its projection, on demand', () => {
+    // Prepare
+    const schema = TABLE_SCHEMA as unknown as {
+      partitionKey: string;
+      sortKey?: string;
+      indexes: Array<{ name: string; partitionKey: string; sortKey?: string; projection?: string }>;
+    };
+    const keys = (pk: string, sk?: string) => [
+      { AttributeName: pk, KeyType: 'HASH' },
+      ...(sk ? [{ AttributeName: sk, KeyType: 'RANGE' }] : []),
+    ];
+
     // Assess
     template.hasResourceProperties('AWS::DynamoDB::Table', {
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
+      KeySchema: keys(schema.partitionKey, schema.sortKey),
       BillingMode: 'PAY_PER_REQUEST',
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: 'byRef',
-          KeySchema: [
-            { AttributeName: 'ref', KeyType: 'HASH' },
-            { AttributeName: 'pk', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'KEYS_ONLY' },
-        },
-        {
-          IndexName: 'parked',
-          KeySchema: [
-            { AttributeName: 'parkedList', KeyType: 'HASH' },
-            { AttributeName: 'parkedAt', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
+      GlobalSecondaryIndexes: schema.indexes.map((i) => ({
+        IndexName: i.name,
+        KeySchema: keys(i.partitionKey, i.sortKey),
+        Projection: { ProjectionType: i.projection === 'ALL' ? 'ALL' : 'KEYS_ONLY' },
+      })),
     });
   });
 
-  it('is encrypted, point-in-time recoverable, streamed and protected from deletion', () => {
+  it('is encrypted, point-in-time recoverable, streamed with old and new images and protected from deletion', () => {
     // Assess
     template.hasResource('AWS::DynamoDB::Table', {
       Properties: Match.objectLike({
         SSESpecification: { SSEEnabled: true },
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-        StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+        StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
         DeletionProtectionEnabled: true,
       }),
       DeletionPolicy: 'Retain',
@@ -395,32 +415,18 @@ describe('table', () => {
     });
   });
 
-  it("feeds the notifier only inserts of a customer's facts and overrides, with bounded retries", () => {
+  it('feeds the notifier through the shared filter pattern only, with bounded retries', () => {
     // Assess
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.store.table), 'StreamArn'] },
-      FunctionName: { Ref: logicalId(stack.notifier.handler.function) },
-      FilterCriteria: {
-        Filters: [
-          {
-            Pattern: JSON.stringify({
-              eventName: ['INSERT'],
-              dynamodb: {
-                NewImage: {
-                  pk: { S: [{ prefix: 'CUS#' }] },
-                  sk: { S: [{ prefix: 'EVT#' }, { prefix: 'OVR#' }] },
-                },
-              },
-            }),
-          },
-        ],
-      },
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.gate.store.table), 'StreamArn'] },
+      FunctionName: { Ref: logicalId(stack.gate.notifier.handler.function) },
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify(NOTIFIER_FILTER_PATTERN) }] },
       MaximumRetryAttempts: Match.anyValue(),
       BisectBatchOnFunctionError: true,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       DestinationConfig: {
         OnFailure: {
-          Destination: { 'Fn::GetAtt': [logicalId(stack.notifier.failureQueue), 'Arn'] },
+          Destination: { 'Fn::GetAtt': [logicalId(stack.gate.notifier.failureQueue), 'Arn'] },
         },
       },
     });
@@ -454,31 +460,71 @@ describe('HTTP API', () => {
     ]);
   });
 
-  it('throttles the $default stage and writes access logs to CloudWatch Logs', () => {
+  it('writes access logs of the $default stage to CloudWatch Logs', () => {
     // Assess
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
-      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
       AccessLogSettings: {
-        DestinationArn: { 'Fn::GetAtt': [logicalId(stack.ingress.accessLogs), 'Arn'] },
+        DestinationArn: { 'Fn::GetAtt': [logicalId(stack.gate.ingress.accessLogs), 'Arn'] },
         Format: Match.stringLikeRegexp('\\$context.requestId'),
       },
     });
+  });
+
+  it('gives the webhook and each customer route a throttle of its own', () => {
+    // Act
+    const stage = ofType('AWS::ApiGatewayV2::Stage')[0]![1];
+    const routeKeys = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
+
+    // Assess
+    const customer = { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 };
+    expect(stage.Properties.RouteSettings).toEqual({
+      'POST /webhook': { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+      'GET /customers/{customerId}/billing-status': customer,
+      'GET /customers/{customerId}/events': customer,
+      'PUT /customers/{customerId}/override': customer,
+      'DELETE /customers/{customerId}/override': customer,
+    });
+    expect(Object.keys(stage.Properties.RouteSettings).sort()).toEqual(routeKeys.sort());
+    expect(stage.Properties.DefaultRouteSettings).toEqual(customer);
+  });
+
+  it('creates the stage after every route, so CloudFormation finds each route key', () => {
+    // Act
+    const [, stage] = ofType('AWS::ApiGatewayV2::Stage')[0]!;
+    const routeIds = ofType('AWS::ApiGatewayV2::Route').map(([id]) => id);
+
+    // Assess
+    expect(routeIds).toHaveLength(5);
+    expect(asArray(stage.DependsOn ?? [])).toEqual(expect.arrayContaining(routeIds));
   });
 });
 
 describe('functions', () => {
   const everyFunction = () => ofType('AWS::Lambda::Function');
 
-  it('run Node.js 22 on arm64', () => {
+  it('run Node.js 24 on arm64', () => {
     // Assess
     expect(everyFunction()).toHaveLength(32);
     for (const [, fn] of everyFunction()) {
       expect([fn.Properties.Runtime, fn.Properties.Architectures]).toEqual([
-        'nodejs22.x',
+        'nodejs24.x',
         ['arm64'],
       ]);
+    }
+  });
+
+  it('log JSON lines: application level INFO, system level WARN (no START/END/REPORT lines)', () => {
+    for (const [, fn] of everyFunction()) {
+      // Assess
+      expect(fn.Properties.LoggingConfig).toMatchObject({
+        LogFormat: 'JSON',
+        ApplicationLogLevel: 'INFO',
+        SystemLogLevel: 'WARN',
+      });
+      expect(fn.Properties.Environment.Variables.LOG_LEVEL).toBeUndefined();
+      expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBeUndefined();
     }
   });
 
@@ -511,7 +557,7 @@ describe('functions', () => {
         POWERTOOLS_SERVICE_NAME: expect.stringMatching(
           /^(verifier|processor|status-api|notifier|sweeper)$/,
         ),
-        POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
+        POWERTOOLS_METRICS_NAMESPACE: NAMESPACE,
       });
     }
   });
@@ -548,7 +594,7 @@ describe('functions', () => {
       ScheduleExpression: 'rate(5 minutes)',
       Targets: [
         Match.objectLike({
-          Arn: { 'Fn::GetAtt': [logicalId(stack.processing.sweeper.function), 'Arn'] },
+          Arn: { 'Fn::GetAtt': [logicalId(stack.gate.processing.sweeper.function), 'Arn'] },
         }),
       ],
     });
@@ -558,13 +604,13 @@ describe('functions', () => {
 describe('environment', () => {
   it('tells the verifier where the queues are, which types, which secret and the tolerance', () => {
     // Act
-    const env = envOf(stack.ingress.verifier.function);
+    const env = envOf(stack.gate.ingress.verifier.function);
 
     // Assess
     expect(env).toMatchObject({
-      [ENV.queueUrlPrefix]: ref(stack.processing.queueUrlPrefix),
+      [ENV.queueUrlPrefix]: ref(stack.gate.processing.queueUrlPrefix),
       [ENV.enabledEventTypes]: REGISTRY.map((e) => e.type).join(','),
-      [ENV.webhookSecretArn]: ref(stack.secrets.webhookSecret.secretArn),
+      [ENV.webhookSecretArn]: ref(stack.gate.secrets.webhookSecret.secretArn),
       [ENV.tolerance]: '300',
     });
     expect(env[ENV.stripeMode]).toBeUndefined();
@@ -572,7 +618,7 @@ describe('environment', () => {
 
   it('builds the queue URL prefix from region, URL suffix, account and the queue prefix', () => {
     // Assess
-    expect(ref(stack.processing.queueUrlPrefix)).toEqual({
+    expect(ref(stack.gate.processing.queueUrlPrefix)).toEqual({
       'Fn::Join': [
         '',
         [
@@ -589,44 +635,44 @@ describe('environment', () => {
   });
 
   it('gives each processor its type and the table, and the API key secret only where allowed', () => {
-    for (const p of stack.processing.processors) {
+    for (const p of stack.gate.processing.processors) {
       // Act
       const env = envOf(p.function);
 
       // Assess
       expect(env[ENV.eventType]).toBe(p.eventType);
-      expect(env[ENV.tableName]).toEqual(ref(stack.store.table.tableName));
+      expect(env[ENV.tableName]).toEqual(ref(stack.gate.store.table.tableName));
       expect(env[ENV.apiKeySecretArn]).toEqual(
-        disputeOrDetach(p.eventType) ? ref(stack.secrets.apiKeySecret.secretArn) : undefined,
+        disputeOrDetach(p.eventType) ? ref(stack.gate.secrets.apiKeySecret.secretArn) : undefined,
       );
     }
   });
 
-  it('gives the status API and the notifier the table and the warning window, the notifier the topic', () => {
+  it('gives the status API the table and the warning window, the notifier the announcements topic and no table', () => {
     // Act
-    const status = envOf(stack.ingress.statusApi.function);
-    const notifier = envOf(stack.notifier.handler.function);
+    const status = envOf(stack.gate.ingress.statusApi.function);
+    const notifier = envOf(stack.gate.notifier.handler.function);
 
     // Assess
-    const common = {
-      [ENV.tableName]: ref(stack.store.table.tableName),
+    expect(status).toMatchObject({
+      [ENV.tableName]: ref(stack.gate.store.table.tableName),
       [ENV.expiryWarningDays]: '30',
-    };
-    expect(status).toMatchObject(common);
-    expect(notifier).toMatchObject({
-      ...common,
-      [ENV.topicArn]: ref(stack.notifications.topic.topicArn),
     });
+    expect(notifier).toMatchObject({
+      [ENV.expiryWarningDays]: '30',
+      [ENV.topicArn]: ref(stack.gate.notifications.announcementsTopic.topicArn),
+    });
+    expect(notifier[ENV.tableName]).toBeUndefined();
   });
 
   it('gives the sweeper the table and the API key secret, not the queue prefix', () => {
     // Act
-    const env = envOf(stack.processing.sweeper.function);
+    const env = envOf(stack.gate.processing.sweeper.function);
 
     // Assess
     expect(env).toMatchObject({
-      [ENV.tableName]: ref(stack.store.table.tableName),
-      [ENV.apiKeySecretArn]: ref(stack.secrets.apiKeySecret.secretArn),
+      [ENV.tableName]: ref(stack.gate.store.table.tableName),
+      [ENV.apiKeySecretArn]: ref(stack.gate.secrets.apiKeySecret.secretArn),
     });
     expect(env[ENV.queueUrlPrefix]).toBeUndefined();
   });
@@ -650,18 +696,18 @@ describe('environment', () => {
 });
 
 describe('IAM boundaries', () => {
-  const webhookSecret = () => ref(stack.secrets.webhookSecret.secretArn);
-  const apiKeySecret = () => ref(stack.secrets.apiKeySecret.secretArn);
+  const webhookSecret = () => ref(stack.gate.secrets.webhookSecret.secretArn);
+  const apiKeySecret = () => ref(stack.gate.secrets.apiKeySecret.secretArn);
 
   it('lets the verifier send to every processor queue and read its secret, and nothing in DynamoDB', () => {
     // Prepare
-    const verifier = stack.ingress.verifier.function;
+    const verifier = stack.gate.ingress.verifier.function;
 
     // Act
     const actions = actionsOf(verifier);
 
     // Assess
-    for (const p of stack.processing.processors) {
+    for (const p of stack.gate.processing.processors) {
       expect(actionsOn(verifier, { 'Fn::GetAtt': [logicalId(p.queue), 'Arn'] })).toContain(
         'sqs:SendMessage',
       );
@@ -682,12 +728,12 @@ describe('IAM boundaries', () => {
 
     // Assess
     expect(readers.map(([id]) => id)).toEqual([
-      logicalId(stack.ingress.verifier.role.node.findChild('DefaultPolicy')),
+      logicalId(stack.gate.ingress.verifier.role.node.findChild('DefaultPolicy')),
     ]);
   });
 
   it('lets only dispute and detach processors read the API key secret', () => {
-    for (const p of stack.processing.processors) {
+    for (const p of stack.gate.processing.processors) {
       // Act
       const actions = actionsOn(p.function, apiKeySecret());
 
@@ -697,79 +743,230 @@ describe('IAM boundaries', () => {
     }
   });
 
-  it('lets each processor consume its own queue only and write facts to the table and its indexes', () => {
-    for (const p of stack.processing.processors) {
+  it('lets each processor consume its own queue only', () => {
+    for (const p of stack.gate.processing.processors) {
       // Act
-      const onTable = actionsOn(p.function, {
-        'Fn::GetAtt': [logicalId(stack.store.table), 'Arn'],
-      });
       const queueArns = statementsOf(p.function)
         .filter((s) => asArray(s.Action as string | string[]).includes('sqs:ReceiveMessage'))
         .flatMap((s) => asArray(s.Resource));
 
       // Assess
-      expect(onTable.sort()).toEqual([
-        'dynamodb:DeleteItem',
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
-        'dynamodb:Query',
-      ]);
-      expect(JSON.stringify(statementsOf(p.function))).toContain('/index/*');
       expect(queueArns).toEqual([{ 'Fn::GetAtt': [logicalId(p.queue), 'Arn'] }]);
       expect(actionsOf(p.function)).not.toContain('sqs:SendMessage');
     }
   });
 
-  it('lets the status API read the table and put override items, nothing else', () => {
-    // Act
-    const writes = actionsOf(stack.ingress.statusApi.function).filter((a) =>
-      /(Put|Update|Delete|Write)/.test(a),
-    );
-
-    // Assess
-    expect(actionsOf(stack.ingress.statusApi.function)).toContain('dynamodb:Query');
-    expect(writes.sort()).toEqual(['dynamodb:PutItem', 'logs:PutLogEvents']);
-  });
-
-  it('lets the notifier read the stream and the table, move its cursor and publish to the topic', () => {
-    // Act
-    const actions = actionsOf(stack.notifier.handler.function);
-
-    // Assess
-    expect(actions).toEqual(
-      expect.arrayContaining([
-        'dynamodb:GetRecords',
-        'dynamodb:Query',
-        'dynamodb:UpdateItem',
-        'sns:Publish',
-      ]),
-    );
-    expect(actions).not.toContain('dynamodb:PutItem');
-    expect(
-      actionsOn(stack.notifier.handler.function, ref(stack.notifications.topic.topicArn)),
-    ).toEqual(['sns:Publish']);
-  });
-
-  it('lets the sweeper write facts and read the API key secret, but not the webhook secret', () => {
+  it('lets the sweeper read the API key secret, but not the webhook secret', () => {
     // Prepare
-    const sweeper = stack.processing.sweeper.function;
-
-    // Act
-    const actions = actionsOf(sweeper);
+    const sweeper = stack.gate.processing.sweeper.function;
 
     // Assess
-    expect(actions).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:DeleteItem']));
     expect(actionsOn(sweeper, apiKeySecret())).toContain('secretsmanager:GetSecretValue');
     expect(actionsOn(sweeper, webhookSecret())).toEqual([]);
   });
 });
 
-describe('notifications', () => {
-  it('encrypts the topic with a rotating customer managed key that CloudWatch may use', () => {
+describe('least privilege on the table, per item family', () => {
+  const tableArn = () => ({ 'Fn::GetAtt': [logicalId(stack.gate.store.table), 'Arn'] });
+  const indexArn = (name: string) => ({
+    'Fn::Join': ['', [tableArn(), `/index/${name}`]],
+  });
+  const onItems = (...prefixes: string[]) => ({
+    'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((p) => `${p}*`) },
+    Null: { 'dynamodb:LeadingKeys': 'false' },
+  });
+
+  /** Every statement of the function's role that names a DynamoDB action, normalised. */
+  function dynamoStatements(fn: IConstruct): Json[] {
+    return statementsOf(fn)
+      .filter((s) => asArray(s.Action as string | string[]).some((a) => a.startsWith('dynamodb:')))
+      .map((s) => ({
+        actions: asArray(s.Action as string | string[]).sort(),
+        resources: asArray(s.Resource),
+        ...(s.Condition ? { condition: s.Condition } : {}),
+      }));
+  }
+
+  const processorStatement = () => ({
+    actions: [
+      'dynamodb:BatchGetItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ],
+    resources: [tableArn()],
+    condition: onItems('CUS#', 'STATUS#', 'REF#', 'PARK#'),
+  });
+
+  it('lets every processor use exactly its six actions on facts, status items, owners and parked events', () => {
+    for (const p of stack.gate.processing.processors) {
+      // Act
+      const statements = dynamoStatements(p.function);
+
+      // Assess
+      expect(statements, p.eventType).toEqual([processorStatement()]);
+    }
+  });
+
+  it('lets the sweeper do what a processor does, plus Query the parked and rulesVersion indexes', () => {
+    // Act
+    const statements = dynamoStatements(stack.gate.processing.sweeper.function);
+
     // Assess
-    template.hasResourceProperties('AWS::SNS::Topic', {
-      KmsMasterKeyId: { 'Fn::GetAtt': [logicalId(stack.notifications.key), 'Arn'] },
-    });
+    expect(statements).toEqual([
+      processorStatement(),
+      { actions: ['dynamodb:Query'], resources: [indexArn('parked'), indexArn('rulesVersion')] },
+    ]);
+  });
+
+  it('lets the status API get status items, page facts and overrides, put overrides and update only the override attributes of status items', () => {
+    // Act
+    const statements = dynamoStatements(stack.gate.ingress.statusApi.function);
+
+    // Assess
+    const keyAttributes = (
+      TABLE_SCHEMA.indexes as ReadonlyArray<{ partitionKey: string; sortKey?: string }>
+    )
+      .flatMap((i) => [i.partitionKey, i.sortKey])
+      .filter((a): a is string => a !== undefined);
+    const attributes = statements.find((s) => s.actions.includes('dynamodb:UpdateItem'))?.condition[
+      'ForAllValues:StringEquals'
+    ]['dynamodb:Attributes'] as string[];
+    expect(new Set(attributes)).toEqual(
+      new Set([...STATUS_API_WRITABLE_ATTRIBUTES, 'pk', 'sk', ...keyAttributes]),
+    );
+    expect(statements).toEqual([
+      { actions: ['dynamodb:GetItem'], resources: [tableArn()], condition: onItems('STATUS#') },
+      { actions: ['dynamodb:Query'], resources: [tableArn()], condition: onItems('CUS#', 'OVR#') },
+      { actions: ['dynamodb:PutItem'], resources: [tableArn()], condition: onItems('OVR#') },
+      {
+        actions: ['dynamodb:UpdateItem'],
+        resources: [tableArn()],
+        condition: {
+          ...onItems('STATUS#'),
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': attributes },
+          StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
+        },
+      },
+    ]);
+  });
+
+  it('gives the notifier no table rights: it reads the stream and publishes announcements', () => {
+    // Prepare
+    const notifier = stack.gate.notifier.handler.function;
+    const streamArn = { 'Fn::GetAtt': [logicalId(stack.gate.store.table), 'StreamArn'] };
+
+    // Act
+    const statements = dynamoStatements(notifier);
+
+    // Assess
+    expect(statements).toEqual([
+      { actions: ['dynamodb:ListStreams'], resources: ['*'] },
+      {
+        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        resources: [streamArn],
+      },
+    ]);
+    expect(actionsOn(notifier, ref(stack.gate.notifications.announcementsTopic.topicArn))).toEqual([
+      'sns:Publish',
+    ]);
+    expect(actionsOn(notifier, ref(stack.gate.notifications.alertsTopic.topicArn))).toEqual([]);
+  });
+
+  it('gives the verifier no table rights at all', () => {
+    // Assess
+    expect(dynamoStatements(stack.gate.ingress.verifier.function)).toEqual([]);
+  });
+});
+
+describe('access policies', () => {
+  function managedPolicy(construct: IConstruct): Json[] {
+    return (resourceOf(construct).Properties.PolicyDocument.Statement as Json[]).map((s) => ({
+      ...s,
+      Action: asArray(s.Action),
+      Resource: asArray(s.Resource),
+    }));
+  }
+  const routeArn = (methodAndPath: string) => ({
+    'Fn::Join': [
+      '',
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':execute-api:',
+        { Ref: 'AWS::Region' },
+        ':',
+        { Ref: 'AWS::AccountId' },
+        ':',
+        { Ref: logicalId(stack.gate.ingress.api) },
+        `/$default/${methodAndPath}`,
+      ],
+    ],
+  });
+
+  it('lets the read policy invoke GET billing-status and GET events only', () => {
+    // Assess
+    expect(managedPolicy(stack.gate.apiReadPolicy)[0]?.Resource).toHaveLength(2);
+    expect(managedPolicy(stack.gate.apiReadPolicy)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['execute-api:Invoke'],
+        Resource: [routeArn('GET/customers/*/billing-status'), routeArn('GET/customers/*/events')],
+      },
+    ]);
+  });
+
+  it('lets the override policy invoke PUT and DELETE override only', () => {
+    // Assess
+    expect(managedPolicy(stack.gate.apiOverridePolicy)[0]?.Resource).toHaveLength(2);
+    expect(managedPolicy(stack.gate.apiOverridePolicy)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['execute-api:Invoke'],
+        Resource: expect.arrayContaining([
+          routeArn('PUT/customers/*/override'),
+          routeArn('DELETE/customers/*/override'),
+        ]),
+      },
+    ]);
+  });
+
+  it('lets the status reader policy GetItem status items of the table and nothing else', () => {
+    // Assess
+    expect(managedPolicy(stack.gate.statusReaderPolicy)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem'],
+        Resource: [{ 'Fn::GetAtt': [logicalId(stack.gate.store.table), 'Arn'] }],
+        Condition: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['STATUS#*'] },
+          Null: { 'dynamodb:LeadingKeys': 'false' },
+        },
+      },
+    ]);
+  });
+
+  it('attaches none of the three to any role of the stack', () => {
+    // Assess
+    template.resourceCountIs('AWS::IAM::ManagedPolicy', 3);
+    for (const [, p] of ofType('AWS::IAM::ManagedPolicy')) {
+      expect(p.Properties.Roles).toBeUndefined();
+    }
+  });
+});
+
+describe('notifications', () => {
+  it('encrypts both topics with a rotating customer managed key that CloudWatch may use', () => {
+    // Assess
+    const topics = ofType('AWS::SNS::Topic');
+    expect(topics).toHaveLength(2);
+    for (const [, topic] of topics) {
+      expect(topic.Properties.KmsMasterKeyId).toEqual({
+        'Fn::GetAtt': [logicalId(stack.gate.notifications.key), 'Arn'],
+      });
+    }
     template.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: true,
       KeyPolicy: {
@@ -781,6 +978,20 @@ describe('notifications', () => {
         ]),
       },
     });
+  });
+
+  it('lets CloudWatch publish to the alerts topic only, never to the announcements topic', () => {
+    // Act
+    const cloudwatchTopics = ofType('AWS::SNS::TopicPolicy')
+      .filter(([, p]) =>
+        (p.Properties.PolicyDocument.Statement as Json[]).some(
+          (st) => st.Principal?.Service === 'cloudwatch.amazonaws.com',
+        ),
+      )
+      .flatMap(([, p]) => p.Properties.Topics);
+
+    // Assess
+    expect(cloudwatchTopics).toEqual([ref(stack.gate.notifications.alertsTopic.topicArn)]);
   });
 
   it('has no e-mail subscription unless alarmEmail is set', () => {
@@ -802,11 +1013,33 @@ describe('outputs', () => {
         'TableName',
         'WebhookSecretArn',
         'ApiKeySecretArn',
-        'TopicArn',
+        'AlertsTopicArn',
+        'AnnouncementsTopicArn',
+        'ApiReadPolicyArn',
+        'ApiOverridePolicyArn',
+        'StatusReaderPolicyArn',
         'QueueUrlPrefix',
         'EnabledEventTypes',
+        'DashboardName',
       ]),
     );
+    expect(outputs).not.toContain('TopicArn');
+  });
+
+  it('points each topic and policy output at its resource', () => {
+    // Assess
+    const gate = stack.gate;
+    template.hasOutput('AlertsTopicArn', { Value: ref(gate.notifications.alertsTopic.topicArn) });
+    template.hasOutput('AnnouncementsTopicArn', {
+      Value: ref(gate.notifications.announcementsTopic.topicArn),
+    });
+    template.hasOutput('ApiReadPolicyArn', { Value: ref(gate.apiReadPolicy.managedPolicyArn) });
+    template.hasOutput('ApiOverridePolicyArn', {
+      Value: ref(gate.apiOverridePolicy.managedPolicyArn),
+    });
+    template.hasOutput('StatusReaderPolicyArn', {
+      Value: ref(gate.statusReaderPolicy.managedPolicyArn),
+    });
   });
 
   it('points WebhookUrl at the /webhook route of the default stage', () => {
@@ -817,7 +1050,7 @@ describe('outputs', () => {
           '',
           [
             'https://',
-            { Ref: logicalId(stack.ingress.api) },
+            { Ref: logicalId(stack.gate.ingress.api) },
             '.execute-api.',
             { Ref: 'AWS::Region' },
             '.',

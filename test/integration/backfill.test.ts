@@ -7,7 +7,6 @@ import { run, type BackfillPorts } from '../../bin/backfill';
 import type { QueuePair } from '../../bin/local/provision';
 import { PINNED_API_VERSION, buildEvent, stripeId } from '../../bin/stripe-events';
 import type { FactStore } from '../../lambdas/adapters/fact-store';
-import { deriveBillingStatus } from '../../lambdas/core/billing-status';
 import type { BillingStatus } from '../../lambdas/core/facts';
 import { HANDLED_TYPES } from '../../lambdas/core/registry';
 import type { StripeObject } from '../../lambdas/core/stripe-event';
@@ -21,7 +20,7 @@ import {
   subscriptionObject,
   type MalformedKind,
 } from '../support/fake-stripe-api';
-import { freshQueues, freshTable } from '../support/local-stack';
+import { derivedStatus, freshQueues, freshTable, itemStatus } from '../support/local-stack';
 import {
   capture,
   drainQueues,
@@ -278,15 +277,10 @@ describe('backfilled facts under the ordinary rules', () => {
   }
 
   async function statusOf(customer: string): Promise<BillingStatus> {
-    const record = await store.loadCustomer(customer);
-    const status = deriveBillingStatus({
-      customerId: customer,
-      facts: record.facts,
-      overrides: record.overrides,
-      now: T + 7200,
-      expiryWarningDays: 30,
-    });
+    const at = new Date((T + 7200) * 1000);
+    const status = await itemStatus(store, customer, at);
     if (!status) throw new Error(`no status for ${customer}`);
+    expect(status).toEqual(await derivedStatus(store, customer, at));
     return status;
   }
 

@@ -2,16 +2,19 @@
 // from the Stripe fixtures have exactly the published envelope's fields and the `stripe`
 // package unwraps them; rules match their type, mode and account-less events only, with
 // EventBridge's semantics for null, absent fields, arrays and `$or`; `$.detail` is what a
-// target receives. Pure: no emulator.
+// target receives; npm start's --ingress options and the banner each mode prints. Pure: no
+// emulator.
 
 import { readFileSync } from 'node:fs';
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
+import { startupBanner } from '../../bin/local/banner';
 import {
   DEFAULT_LOCAL_EVENTBRIDGE_SOURCE,
   localIngressConfig,
 } from '../../bin/local/eventbridge-bus';
 import { buildEvent } from '../../bin/stripe-events';
+import { DEFAULTS } from '../../lambdas/config';
 import {
   envelopeProblem,
   partnerSourceProblem,
@@ -206,5 +209,47 @@ describe('npm start ingress options', () => {
   ])('refuses %j %j naming the option', (argv, env, message) => {
     // Assess
     expect(() => localIngressConfig(argv, env)).toThrow(message);
+  });
+});
+
+describe('the npm start banner per ingress', () => {
+  const config = { port: 4321, secrets: [DEFAULTS.localWebhookSecret], secretFromEnv: false };
+  const banner = (mode: 'webhook' | 'eventbridge' | 'both') =>
+    startupBanner(config, 28, 3.2, { mode, source: DEFAULT_LOCAL_EVENTBRIDGE_SOURCE });
+
+  it('prints no webhook, signing secret or Stripe CLI line with eventbridge alone', () => {
+    // Act
+    const text = banner('eventbridge');
+
+    // Assess
+    expect(text).toMatch(/ingress: +eventbridge \(POST \/webhook answers 404, as in AWS\)/);
+    expect(text).toContain(
+      `eventbridge: POST http://127.0.0.1:4321/eventbridge   one EventBridge event of ${DEFAULT_LOCAL_EVENTBRIDGE_SOURCE}`,
+    );
+    expect(text).toContain('npm run trigger -- invoice.payment_failed --eventbridge --local');
+    expect(text).toContain('GET  http://127.0.0.1:4321/customers/<cus_...>/billing-status');
+    expect(text).not.toContain('POST http://127.0.0.1:4321/webhook');
+    expect(text).not.toContain('signing secret');
+    expect(text).not.toContain(DEFAULTS.localWebhookSecret);
+    expect(text).not.toContain('stripe listen');
+  });
+
+  it('prints both ways in with both', () => {
+    // Act
+    const text = banner('both');
+
+    // Assess
+    expect(text).toMatch(/ingress: +both \(webhooks and EventBridge events\)/);
+    expect(text).toContain('POST http://127.0.0.1:4321/webhook');
+    expect(text).toContain('stripe listen --forward-to localhost:4321/webhook');
+    expect(text).toContain(DEFAULTS.localWebhookSecret);
+    expect(text).toContain('eventbridge: POST http://127.0.0.1:4321/eventbridge');
+    expect(text).toContain('--eventbridge --local');
+  });
+
+  it('prints exactly the webhook banner with the default ingress', () => {
+    // Assess
+    expect(banner('webhook')).toBe(startupBanner(config, 28, 3.2));
+    expect(banner('webhook')).not.toMatch(/ingress|eventbridge/);
   });
 });

@@ -4,7 +4,7 @@
 // deploy line, updates it in place on a second run, and refuses bad arguments before any
 // call to Stripe.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { run } from '../../bin/register-endpoint';
+import { command, run } from '../../bin/register-endpoint';
 import { PINNED_API_VERSION } from '../../bin/stripe-events';
 import { HANDLED_TYPES } from '../../lambdas/core/registry';
 import { partnerSourceProblem } from '../../lambdas/eventbridge/envelope';
@@ -167,6 +167,11 @@ describe('register-endpoint --eventbridge', () => {
       ['--aws-account', ACCOUNT, '--aws-region', REGION, '--url', 'https://x.example/webhook'],
       /--url and --eventbridge exclude each other/,
     ],
+    [['--aws-account', ACCOUNT, '--aws-region', REGION, '--local'], /reads nothing of a stack/],
+    [
+      ['--aws-account', ACCOUNT, '--aws-region', REGION, '--stack', 'StripeBillingGate'],
+      /drop --local, --stack and --region/,
+    ],
   ])('refuses bad arguments before calling Stripe (%#)', async (args, message) => {
     // Prepare
     const out = capture();
@@ -182,6 +187,37 @@ describe('register-endpoint --eventbridge', () => {
     expect(code).toBe(2);
     expect(out.err.join('\n')).toMatch(message);
     expect(h.fake.requests).toEqual([]);
+  });
+
+  it.each([
+    [['--url', 'https://x.example/webhook', '--aws-account', ACCOUNT], /--aws-account goes with/],
+    [['--url', 'https://x.example/webhook', '--event-types', 'invoice.paid'], /--event-types/],
+    [[], /--url is required \(or --eventbridge, for the EventBridge destination\)/],
+  ])('refuses the EventBridge options without --eventbridge (%#)', async (args, message) => {
+    // Prepare
+    const out = capture();
+
+    // Act
+    const code = await run(args, { ...out.io, env: h.env, stripe: h.stripe });
+
+    // Assess
+    expect(code).toBe(2);
+    expect(out.err.join('\n')).toMatch(message);
+    expect(h.fake.requests).toEqual([]);
+  });
+
+  it('shows both usage forms and the EventBridge options in its help', () => {
+    // Act
+    const help = command.help();
+
+    // Assess
+    expect(help).toMatch(
+      /^Usage: npm run register-endpoint -- --url <https url> \[--mode live\|test\]/,
+    );
+    expect(help).toMatch(
+      /^ {7}npm run register-endpoint -- --eventbridge --aws-account <id> --aws-region <region> \[--event-types <a,b,...>\] \[--mode live\|test\]/m,
+    );
+    expect(help).toContain('eventBridgeSource=<that source> within 7 days');
   });
 
   it('refuses a --mode that does not match the key', async () => {

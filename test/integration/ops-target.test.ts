@@ -1,16 +1,26 @@
 // The deployed-stack branch of the operator commands' target (bin/ops/target.ts): stack
 // outputs from CloudFormation (a small local stand-in answering DescribeStacks in the AWS
 // query protocol), queues discovered in the SQS emulator, the table in DynamoDB Local,
-// all reached through the SDK's default chain with AWS_ENDPOINT_URL_* pointing at them.
+// all reached through the SDK's default chain with AWS_ENDPOINT_URL_* pointing at them; and
+// the output keys the commands read, checked against the stack as synthesized offline.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { queueUrlPrefixOf } from '../../bin/local/provision';
-import { resolveTarget, TargetError } from '../../bin/ops/target';
-import { runRedrive } from '../../bin/redrive';
-import { runStatus } from '../../bin/status';
+import {
+  describeAwsFailure,
+  normaliseOutputKeys,
+  READ_OUTPUTS,
+  REQUIRED_OUTPUTS,
+  resolveTarget,
+  TargetError,
+} from '../../bin/ops/target';
+import { OUTPUT_KEYS } from '../../lib/stack-outputs';
+import { synthesizeBillingGate } from '../infra/synth-billing-gate';
+import { run as runRedrive } from '../../bin/redrive';
+import { run as runStatus } from '../../bin/status';
 import { buildEvent } from '../../bin/stripe-events';
-import { ruleForType } from '../../lambdas/core/rules';
+import { applyEvent } from '../../lambdas/processor/apply-event';
 import { capture } from '../support/stripe-commands';
 import { freshQueues, freshTable } from '../support/local-stack';
 
@@ -139,15 +149,15 @@ describe('commands on a deployed stack', () => {
     // Prepare
     const customer = 'cus_OpsTargetAws1';
     const event = buildEvent('customer.deleted', { customer });
-    await table.store.putFact(
-      customer,
-      ruleForType(event.type)!.toFact(event),
-      '2026-01-01T00:00:00.000Z',
-    );
+    await applyEvent(JSON.stringify(event), event.type, {
+      store: table.store,
+      chargeLookup: null,
+      clock: () => new Date('2026-01-01T00:00:00.000Z'),
+    });
     const out = capture();
 
     // Act
-    const code = await runStatus([customer, '--json', '--stack', STACK], { io: out.io });
+    const code = await runStatus([customer, '--json', '--stack', STACK], out.io);
 
     // Assess
     expect(code).toBe(0);
@@ -158,11 +168,56 @@ describe('commands on a deployed stack', () => {
   it('redrive --all --dry-run counts every DLQ of the stack', async () => {
     const out = capture();
 
-    const code = await runRedrive(['--all', '--dry-run', '--stack', STACK], { io: out.io });
+    const code = await runRedrive(['--all', '--dry-run', '--stack', STACK], out.io);
 
     expect(code).toBe(0);
     expect(out.out.at(-1)).toBe(
       `total: 0 dead-lettered message(s) would be moved (${TYPES.length} of ${TYPES.length} DLQ(s) empty)`,
+    );
+  });
+});
+
+describe('the stack outputs the commands read', () => {
+  it('are all published by the synthesized stack, under the keys the commands look for', () => {
+    // Prepare: the stack as `npx cdk synth` builds it (offline, without bundling).
+    const { template } = synthesizeBillingGate();
+    const published = Object.keys(
+      (template.toJSON() as { Outputs?: Record<string, unknown> }).Outputs ?? {},
+    );
+
+    // Act: what a command sees of those outputs after DescribeStacks.
+    const seen = normaliseOutputKeys(new Map(published.map((key) => [key, `value of ${key}`])));
+
+    // Assess
+    const missing = READ_OUTPUTS.filter((key) => !seen.has(key));
+    expect(missing).toEqual([]);
+    expect(READ_OUTPUTS.every((key) => Object.values(OUTPUT_KEYS).includes(key as never))).toBe(
+      true,
+    );
+    // Each read key maps to one published output of its own (no two keys share one).
+    const sources = READ_OUTPUTS.map((key) => seen.get(key));
+    expect(new Set(sources).size).toBe(READ_OUTPUTS.length);
+    expect(REQUIRED_OUTPUTS.every((key) => READ_OUTPUTS.includes(key))).toBe(true);
+  }, 120_000);
+});
+
+describe('AWS failures as the commands print them', () => {
+  it('a missing region says how to set one, and that --local reaches npm start', () => {
+    const message = describeAwsFailure(new Error('Region is missing'), 'StripeBillingGate');
+
+    expect(message).toBe(
+      'no AWS region configured: pass --region or set AWS_REGION for the deployed stack, ' +
+        'or use --local for the stack `npm start` runs in this checkout',
+    );
+  });
+
+  it('missing credentials say how to configure them, and that --local reaches npm start', () => {
+    const err = Object.assign(new Error('Could not load credentials from any providers'), {
+      name: 'CredentialsProviderError',
+    });
+
+    expect(describeAwsFailure(err, 'StripeBillingGate')).toMatch(
+      /^no AWS credentials found .* or use --local for the stack `npm start` runs in this checkout$/,
     );
   });
 });

@@ -1,5 +1,6 @@
 // The processor against DynamoDB Local: exactly-once application, no lost update under
-// real concurrency, crash windows around the commit, parking, and owner lookups.
+// real concurrency, crash windows around both writes, parking, and owner lookups. After
+// every scenario the status item must say what the full derivation over the stored facts says.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -9,11 +10,11 @@ import { LOCAL_AWS } from '../../bin/local/emulators';
 import { buildEvent, stripeId } from '../../bin/stripe-events';
 import { FactStore } from '../../lambdas/adapters/fact-store';
 import { makeChargeLookup } from '../../lambdas/adapters/stripe-api';
-import { deriveBillingStatus } from '../../lambdas/core/billing-status';
+import { ruleForType } from '../../lambdas/core/rules';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
 import { applyEvent, type ApplyDeps } from '../../lambdas/processor/apply-event';
 import { makeProcessorHandler } from '../../lambdas/processor/make-processor';
-import { freshTable } from '../support/local-stack';
+import { derivedStatus, factIds, freshTable, itemStatus } from '../support/local-stack';
 import { testLogger, testMetrics } from '../support/telemetry';
 
 let store: FactStore;
@@ -26,15 +27,12 @@ const deps = (over: Partial<ApplyDeps> = {}): ApplyDeps => ({
 });
 const body = (e: StripeEvent) => JSON.stringify(e);
 const cus = () => stripeId('cus');
+/** The item's status, checked against the full derivation over the stored facts. */
 const statusOf = async (customerId: string) => {
-  const r = await store.loadCustomer(customerId);
-  return deriveBillingStatus({
-    customerId,
-    facts: r.facts,
-    overrides: r.overrides,
-    now: Math.floor(Date.now() / 1000),
-    expiryWarningDays: 30,
-  });
+  const now = new Date();
+  const status = await itemStatus(store, customerId, now);
+  expect(status).toEqual(await derivedStatus(store, customerId, now));
+  return status;
 };
 const sqsEvent = (events: StripeEvent[], receiveCount = 1): SQSEvent => ({
   Records: events.map((e, i) => ({
@@ -66,21 +64,26 @@ describe('exactly-once application', () => {
     expect((await applyEvent(body(event), 'invoice.payment_failed', deps())).outcome).toBe(
       'applied',
     );
-    const before = await store.loadCustomer(customer);
+    const before = {
+      facts: await store.allFacts(customer),
+      item: await store.readStatus(customer),
+    };
     const later = () => new Date(Date.now() + 60_000);
     expect(
       (await applyEvent(body(event), 'invoice.payment_failed', deps({ clock: later }))).outcome,
     ).toBe('duplicate');
-    const after = await store.loadCustomer(customer);
-    expect(after.facts.map((f) => f.eventId)).toEqual([event.id]);
-    expect(after).toEqual(before); // not even the commit time moved
+    expect(await factIds(store, customer)).toEqual([event.id]);
+    // Not even the commit time moved, and the status item was not rewritten.
+    expect(await store.allFacts(customer)).toEqual(before.facts);
+    expect(await store.readStatus(customer)).toEqual(before.item);
   });
 
   it('rejects a message of another type than its processor, changing nothing', async () => {
     const customer = cus();
     const event = buildEvent('invoice.paid', { customer });
     await expect(applyEvent(body(event), 'charge.failed', deps())).rejects.toThrow(/processor/);
-    expect((await store.loadCustomer(customer)).facts).toEqual([]);
+    expect(await factIds(store, customer)).toEqual([]);
+    expect(await store.readStatus(customer)).toBeNull();
   });
 
   it('changes no record for an event without a customer (a guest payment)', async () => {
@@ -113,28 +116,29 @@ describe('exactly-once application', () => {
     );
     const results = await Promise.all(events.map((e) => handlers.get(e.type)!(sqsEvent([e]))));
     expect(results.flatMap((r) => r.batchItemFailures)).toEqual([]);
-    const record = await store.loadCustomer(customer);
-    expect(record.facts.map((f) => f.eventId).sort()).toEqual(events.map((e) => e.id).sort());
+    expect(await factIds(store, customer)).toEqual(events.map((e) => e.id).sort());
     const status = await statusOf(customer);
     expect(status?.blockers.filter((b) => b.reason === 'payment_failed')).toHaveLength(24);
   });
 });
 
-describe('crashes around the commit', () => {
-  const faultyStore = (when: 'before' | 'after') => {
+describe('crashes around the two writes', () => {
+  type Fault = 'before the fact' | 'after the fact' | 'before the status' | 'after the status';
+  /** A store whose client fails once at one point: a connection reset before a write
+   * reaches DynamoDB, or an answer lost after the write landed. */
+  const faultyStore = (fault: Fault) => {
     const ddb = new DynamoDBClient({ ...LOCAL_AWS, endpoint: inject('dynamoEndpoint') });
     let armed = true;
+    const target = fault.endsWith('fact') ? 'F#' : 'STATUS';
     ddb.middlewareStack.add(
       (next, context) => async (args) => {
-        if (armed && context.commandName === 'PutItemCommand') {
-          if (when === 'before') {
-            armed = false;
-            throw new Error('injected: connection reset before the write');
-          }
-          const result = await next(args);
+        const input = args.input as { Item?: { sk?: { S?: string } } };
+        const sk = input.Item?.sk?.S ?? '';
+        if (armed && context.commandName === 'PutItemCommand' && sk.startsWith(target)) {
           armed = false;
-          throw new Error('injected: lost the answer after the write');
-          return result;
+          if (fault.startsWith('before')) throw new Error(`injected: reset ${fault}`);
+          await next(args);
+          throw new Error(`injected: answer lost ${fault}`);
         }
         return next(args);
       },
@@ -143,36 +147,151 @@ describe('crashes around the commit', () => {
     return new FactStore(ddb, tableName);
   };
 
-  it('recognises the redelivery as a duplicate when the failure came after the commit', async () => {
+  it.each<Fault>(['before the fact', 'after the fact', 'before the status', 'after the status'])(
+    'applies the event once and repairs the status on redelivery when it fails %s write',
+    async (fault) => {
+      const customer = cus();
+      const earlier = buildEvent('invoice.payment_failed', { customer, created: 1_700_000_000 });
+      await applyEvent(body(earlier), earlier.type, deps());
+      const event = buildEvent('invoice.paid', {
+        customer,
+        created: 1_700_000_100,
+        object: { id: earlier.data.object.id as string },
+      });
+      const handler = makeProcessorHandler({
+        ...deps({ store: faultyStore(fault) }),
+        eventType: event.type,
+        logger: testLogger,
+        metrics: testMetrics,
+      });
+      const first = await handler(sqsEvent([event]));
+      expect(first.batchItemFailures).toHaveLength(1); // not acknowledged: SQS redelivers
+      const second = await handler(sqsEvent([event], 2));
+      expect(second.batchItemFailures).toEqual([]);
+      expect(await factIds(store, customer)).toEqual([earlier.id, event.id].sort());
+      const status = await statusOf(customer);
+      expect(status).toMatchObject({ canAllocate: true, blockers: [], lastEventId: event.id });
+      // A further redelivery changes nothing, not even the item's version.
+      const version = (await store.readStatus(customer))!.version;
+      expect((await applyEvent(body(event), event.type, deps())).outcome).toBe('duplicate');
+      expect((await store.readStatus(customer))!.version).toBe(version);
+    },
+  );
+
+  it('brings a status item left behind by a crash up to date on the duplicate path', async () => {
     const customer = cus();
-    const event = buildEvent('invoice.payment_failed', { customer });
-    const handler = makeProcessorHandler({
-      ...deps({ store: faultyStore('after') }),
-      eventType: event.type,
-      logger: testLogger,
-      metrics: testMetrics,
+    const failed = buildEvent('payment_intent.payment_failed', {
+      customer,
+      created: 1_700_000_000,
     });
-    const first = await handler(sqsEvent([event]));
-    expect(first.batchItemFailures).toHaveLength(1); // not acknowledged: SQS redelivers
-    const second = await handler(sqsEvent([event], 2));
-    expect(second.batchItemFailures).toEqual([]);
-    expect((await applyEvent(body(event), event.type, deps())).outcome).toBe('duplicate');
-    expect((await store.loadCustomer(customer)).facts).toHaveLength(1);
+    // The fact landed, then the process died before the status write.
+    await store.putFact(
+      customer,
+      ruleForType(failed.type)!.toFact(failed),
+      new Date().toISOString(),
+    );
+    expect(await store.readStatus(customer)).toBeNull();
+    expect((await applyEvent(body(failed), failed.type, deps())).outcome).toBe('duplicate');
+    expect((await statusOf(customer))?.blockers.map((b) => b.reason)).toEqual(['payment_failed']);
+  });
+});
+
+describe('no lost update between concurrent processors', () => {
+  it('keeps the final state of one invoice whose failure and payment race in two queues', async () => {
+    const runs = Array.from({ length: 10 }, () => {
+      const customer = cus();
+      const invoice = stripeId('in');
+      return {
+        customer,
+        events: [
+          buildEvent('invoice.payment_failed', { customer, created: 100, object: { id: invoice } }),
+          buildEvent('invoice.paid', { customer, created: 200, object: { id: invoice } }),
+          buildEvent('invoice.payment_action_required', {
+            customer,
+            created: 150,
+            object: { id: invoice },
+          }),
+        ],
+      };
+    });
+    await Promise.all(
+      runs.flatMap((r) => r.events.map((e) => applyEvent(body(e), e.type, deps()))),
+    );
+    for (const r of runs) {
+      const status = await statusOf(r.customer);
+      expect(status).toMatchObject({ canAllocate: true, blockers: [], warnings: [] });
+    }
   });
 
-  it('applies the redelivery once when the failure came before the commit', async () => {
+  it('keeps every object of one customer when many types write its item at once', async () => {
     const customer = cus();
-    const event = buildEvent('invoice.payment_failed', { customer });
-    const handler = makeProcessorHandler({
-      ...deps({ store: faultyStore('before') }),
-      eventType: event.type,
-      logger: testLogger,
-      metrics: testMetrics,
-    });
-    expect((await handler(sqsEvent([event]))).batchItemFailures).toHaveLength(1);
-    expect((await store.loadCustomer(customer)).facts).toHaveLength(0);
-    expect((await handler(sqsEvent([event], 2))).batchItemFailures).toEqual([]);
-    expect((await store.loadCustomer(customer)).facts).toHaveLength(1);
+    const events = [
+      ...Array.from({ length: 6 }, (_, i) =>
+        buildEvent('invoice.payment_failed', {
+          customer,
+          created: 1000 + i,
+          object: { id: stripeId('in') },
+        }),
+      ),
+      ...Array.from({ length: 6 }, (_, i) =>
+        buildEvent('customer.subscription.updated', {
+          customer,
+          created: 1000 + i,
+          object: { id: stripeId('sub'), status: 'past_due' },
+        }),
+      ),
+      ...Array.from({ length: 4 }, (_, i) =>
+        buildEvent('payment_method.attached', {
+          customer,
+          created: 1000 + i,
+          object: { id: stripeId('pm') },
+        }),
+      ),
+      buildEvent('payment_intent.succeeded', { customer, created: 900 }),
+      buildEvent('customer.updated', { customer, created: 1100 }),
+    ];
+    await Promise.all(events.map((e) => applyEvent(body(e), e.type, deps())));
+    const status = await statusOf(customer);
+    expect(status?.blockers).toHaveLength(12);
+    expect(status?.paymentMethods).toHaveLength(4);
+  });
+});
+
+describe("work bounded by the event's own object", () => {
+  it("never reads the customer's whole history while applying an event", async () => {
+    const customer = cus();
+    for (let i = 0; i < 30; i++) {
+      await store.putFact(
+        customer,
+        ruleForType('charge.succeeded')!.toFact(
+          buildEvent('charge.succeeded', { customer, object: { id: `ch_old${i}` } }),
+        ),
+        new Date().toISOString(),
+      );
+    }
+    const ddb = new DynamoDBClient({ ...LOCAL_AWS, endpoint: inject('dynamoEndpoint') });
+    const queries: string[] = [];
+    ddb.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'QueryCommand' || context.commandName === 'ScanCommand') {
+          const input = args.input as {
+            ExpressionAttributeValues?: Record<string, { S?: string }>;
+          };
+          queries.push(
+            `${context.commandName} ${JSON.stringify(input.ExpressionAttributeValues ?? {})}`,
+          );
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'spy' },
+    );
+    const spied = new FactStore(ddb, tableName);
+    const pi = stripeId('pi');
+    const event = buildEvent('payment_intent.payment_failed', { customer, object: { id: pi } });
+    await applyEvent(body(event), event.type, deps({ store: spied }));
+    // One Query: the facts of the PaymentIntent itself.
+    expect(queries).toHaveLength(1);
+    expect(queries[0]).toContain(`F#${pi}#`);
   });
 });
 
@@ -228,8 +347,8 @@ describe('disputes and detaches that wait for their customer', () => {
       ]),
     );
     for (const p of pairs) {
-      const facts = (await store.loadCustomer(p.customer)).facts.map((f) => f.eventId);
-      expect(facts).toContain(p.dispute.id);
+      expect(await factIds(store, p.customer)).toContain(p.dispute.id);
+      expect((await statusOf(p.customer))?.blockers.map((b) => b.reason)).toEqual(['dispute_open']);
     }
     const parked = (await store.listParked()).map((p) => p.eventId);
     for (const p of pairs) expect(parked).not.toContain(p.dispute.id);
@@ -305,5 +424,65 @@ describe('disputes and detaches that wait for their customer', () => {
     const result = await applyEvent(body(detach), detach.type, deps());
     expect(result).toMatchObject({ outcome: 'applied', customerId: customer });
     expect((await statusOf(customer))?.paymentMethods[0]?.status).toBe('deleted');
+  });
+});
+
+describe("a dispute's owner, whatever the arrival order", () => {
+  const cases = [
+    {
+      name: 'a charge event naming its PaymentIntent, for a dispute naming only the PaymentIntent',
+      make: (customer: string, ids: { ch: string; pi: string }) => ({
+        revealer: buildEvent('charge.succeeded', {
+          customer,
+          object: { id: ids.ch, payment_intent: ids.pi },
+        }),
+        dispute: buildEvent('charge.dispute.created', {
+          object: { id: stripeId('dp'), charge: null, payment_intent: ids.pi },
+        }),
+      }),
+    },
+    {
+      name: 'a PaymentIntent event naming its latest charge, for a dispute naming only the charge',
+      make: (customer: string, ids: { ch: string; pi: string }) => ({
+        revealer: buildEvent('payment_intent.succeeded', {
+          customer,
+          object: { id: ids.pi, latest_charge: ids.ch },
+        }),
+        dispute: buildEvent('charge.dispute.created', {
+          object: { id: stripeId('dp'), charge: ids.ch, payment_intent: null },
+        }),
+      }),
+    },
+  ];
+
+  for (const c of cases) {
+    for (const order of ['revealer first', 'dispute first'] as const) {
+      it(`finds it through ${c.name}, ${order}`, async () => {
+        const customer = cus();
+        const { revealer, dispute } = c.make(customer, { ch: stripeId('ch'), pi: stripeId('pi') });
+        const sequence = order === 'revealer first' ? [revealer, dispute] : [dispute, revealer];
+        const outcomes = [];
+        for (const e of sequence)
+          outcomes.push((await applyEvent(body(e), e.type, deps())).outcome);
+        expect(outcomes).toEqual(
+          order === 'revealer first' ? ['applied', 'applied'] : ['parked', 'applied'],
+        );
+        expect(await factIds(store, customer)).toContain(dispute.id);
+        expect((await statusOf(customer))?.blockers.map((b) => b.reason)).toEqual(['dispute_open']);
+        expect(await store.parkedEvent(dispute.id)).toBeNull();
+      });
+    }
+  }
+});
+
+describe('owners this gate does not key records by', () => {
+  it('acknowledges and reports an Accounts v2 event (customer_account), storing nothing', async () => {
+    const event = buildEvent('invoice.payment_failed', {
+      customer: null,
+      object: { customer_account: 'acct_1Example' },
+    });
+    const result = await applyEvent(body(event), event.type, deps());
+    expect(result).toMatchObject({ outcome: 'unsupported', customerId: null });
+    expect(result.reason).toMatch(/customer_account/);
   });
 });

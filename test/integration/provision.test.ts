@@ -6,16 +6,18 @@ import { createBillingTable, createEventQueues, queueUrlPrefixOf } from '../../b
 import { queueUrl } from '../../lambdas/adapters/queue-layout';
 
 describe('local provisioning', () => {
-  it('creates the billing table with both indexes and a NEW_IMAGE stream', async () => {
+  it('creates the billing table with both indexes and a NEW_AND_OLD_IMAGES stream', async () => {
     const ddb = new DynamoDBClient({ ...LOCAL_AWS, endpoint: inject('dynamoEndpoint') });
     const name = `prov-${Date.now()}`;
     const streamArn = await createBillingTable(ddb, name);
     const { Table } = await ddb.send(new DescribeTableCommand({ TableName: name }));
     expect(streamArn).toMatch(/stream/);
-    expect(Table?.StreamSpecification?.StreamViewType).toBe('NEW_IMAGE');
-    expect(Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName).sort()).toEqual([
-      'byRef',
-      'parked',
+    expect(Table?.StreamSpecification?.StreamViewType).toBe('NEW_AND_OLD_IMAGES');
+    expect(
+      Table?.GlobalSecondaryIndexes?.map((i) => [i.IndexName, i.Projection?.ProjectionType]).sort(),
+    ).toEqual([
+      ['parked', 'KEYS_ONLY'],
+      ['rulesVersion', 'KEYS_ONLY'],
     ]);
     ddb.destroy();
   });

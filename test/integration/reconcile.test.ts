@@ -10,6 +10,7 @@ import type { FactStore } from '../../lambdas/adapters/fact-store';
 import { HANDLED_TYPES } from '../../lambdas/core/registry';
 import { ruleForType } from '../../lambdas/core/rules';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
+import { applyEvent } from '../../lambdas/processor/apply-event';
 import { freshQueues, freshTable } from '../support/local-stack';
 import {
   capture,
@@ -69,8 +70,13 @@ function seedEvents(customer: string, count: number): StripeEvent[] {
   return events;
 }
 
-async function markApplied(event: StripeEvent, customer: string) {
-  await store.putFact(customer, ruleForType(event.type)!.toFact(event), NOW.toISOString());
+/** Applies an event as a processor would (its customer is the event's own, or revealed). */
+async function markApplied(event: StripeEvent) {
+  await applyEvent(JSON.stringify(event), event.type, {
+    store,
+    chargeLookup: null,
+    clock: () => NOW,
+  });
 }
 
 describe('reconcile', () => {
@@ -78,7 +84,7 @@ describe('reconcile', () => {
     const customer = stripeId('cus');
     const events = seedEvents(customer, 230);
     const applied = events.filter((_, i) => i % 3 === 0);
-    for (const e of applied) await markApplied(e, customer);
+    for (const e of applied) await markApplied(e);
 
     const code = await reconcile(['--since', '6h']);
 
@@ -110,7 +116,7 @@ describe('reconcile', () => {
   it('prints found, already applied and queued counts, overall and per type', async () => {
     const customer = stripeId('cus');
     const events = seedEvents(customer, 3);
-    await markApplied(events[0]!, customer);
+    await markApplied(events[0]!);
     const out = capture();
 
     await reconcile(['--since', '6h'], out);
@@ -174,8 +180,9 @@ describe('reconcile', () => {
       {
         eventId: dispute.id,
         type: dispute.type,
-        body: JSON.stringify(dispute),
+        fact: ruleForType(dispute.type)!.toFact(dispute),
         keys: [dispute.data.object.charge as string],
+        chargeId: dispute.data.object.charge as string,
       },
       Date.now(),
     );
@@ -191,12 +198,12 @@ describe('reconcile', () => {
     const customer = stripeId('cus');
     const chargeId = stripeId('ch');
     const charge = buildEvent('charge.succeeded', { customer, object: { id: chargeId } });
-    await markApplied(charge, customer);
+    await markApplied(charge);
     const dispute = buildEvent('charge.dispute.created', {
       created: NOW_S - 60,
       object: { charge: chargeId },
     });
-    await markApplied(dispute, customer);
+    await markApplied(dispute);
     h.fake.events.push(dispute);
     const out = capture();
 

@@ -162,6 +162,57 @@ describe('register-endpoint', () => {
   });
 });
 
+describe('register-endpoint on an endpoint that does not send the pinned API version', () => {
+  /** An endpoint created earlier, outside this command (e.g. in the Dashboard). */
+  function existingEndpoint(apiVersion: string | null) {
+    h.fake.webhookEndpoints.push({
+      id: 'we_existing1',
+      object: 'webhook_endpoint',
+      url: URL_,
+      enabled_events: ['invoice.paid'],
+      api_version: apiVersion,
+      status: 'enabled',
+    });
+  }
+
+  it("warns that an endpoint following the account's default version is not pinned", async () => {
+    existingEndpoint(null);
+    const out = capture();
+
+    const code = await register(['--url', URL_], { out });
+
+    expect(code).toBe(0);
+    const warning = out.err.join('\n');
+    expect(warning).toContain(
+      'register-endpoint: warning: endpoint we_existing1 has no API version of its own: it follows',
+    );
+    expect(warning).toContain(`the account's default API version, not ${PINNED_API_VERSION}`);
+    expect(warning).toMatch(/register a new endpoint\s+at another URL/);
+    expect(h.fake.webhookEndpoints[0]!.enabled_events).toEqual([...HANDLED_TYPES]);
+  });
+
+  it('warns about an endpoint pinned to another version', async () => {
+    existingEndpoint('2020-08-27');
+    const out = capture();
+
+    await register(['--url', URL_], { out });
+
+    expect(out.err.join('\n')).toContain(
+      'warning: endpoint we_existing1 sends API version 2020-08-27,',
+    );
+  });
+
+  it('says nothing of versions for an endpoint on the pinned version', async () => {
+    existingEndpoint(PINNED_API_VERSION);
+    const out = capture();
+
+    await register(['--url', URL_], { out });
+
+    expect(out.text()).toMatch(/updated webhook endpoint we_existing1/);
+    expect(out.text()).not.toContain('warning');
+  });
+});
+
 describe('where the signing secret goes', () => {
   it('a Secrets Manager secret gets the new secret appended to the ones it holds', async () => {
     let value = 'whsec_old1,whsec_old2';

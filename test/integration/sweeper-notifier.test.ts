@@ -1,56 +1,80 @@
-// The parked-event sweeper and the notifier's cursor against DynamoDB Local: parked events
-// applied once their owner is known, and announcements that survive a crash after publish.
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { beforeAll, describe, expect, it } from 'vitest';
+// The parked-event sweeper and the notifier against DynamoDB Local: parked events applied
+// once their owner is known, and announcements derived from the status item's old and new
+// images as the table's stream carries them.
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { LOCAL_AWS } from '../../bin/local/emulators';
 import { buildEvent, stripeId } from '../../bin/stripe-events';
-import { FactStore, factItem } from '../../lambdas/adapters/fact-store';
-import { ruleForType } from '../../lambdas/core/rules';
+import type { FactStore } from '../../lambdas/adapters/fact-store';
+import { RULES_VERSION } from '../../lambdas/core/status-record';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
 import { makeNotifierHandler, type Announcement } from '../../lambdas/notifier/make-notifier';
 import { applyEvent, type ApplyDeps } from '../../lambdas/processor/apply-event';
 import { makeSweeper } from '../../lambdas/sweeper/make-sweeper';
-import { dynamoClient, freshTable } from '../support/local-stack';
+import { factIds, freshTable } from '../support/local-stack';
 import { testLogger, testMetrics } from '../support/telemetry';
 
 let store: FactStore;
-let tableName: string;
-const deps = (): ApplyDeps => ({ store, chargeLookup: null, clock: () => new Date() });
+let streamArn: string;
+const deps = () => ({ store, chargeLookup: null, clock: () => new Date() });
 const body = (e: StripeEvent) => JSON.stringify(e);
-
-/** What the table's stream hands the notifier for an applied event (NEW_IMAGE). */
-function insertOf(customerId: string, event: StripeEvent, sequence: number): DynamoDBRecord {
-  const fact = ruleForType(event.type)!.toFact(event);
-  return {
-    eventName: 'INSERT',
-    dynamodb: {
-      NewImage: factItem(customerId, fact, new Date().toISOString()) as Record<string, never>,
-      SequenceNumber: String(sequence).padStart(21, '0'),
-    },
-  };
-}
+const apply = (e: StripeEvent) => applyEvent(body(e), e.type, deps() satisfies ApplyDeps);
 
 beforeAll(async () => {
-  ({ store, tableName } = await freshTable());
+  ({ store, streamArn } = await freshTable());
 });
+
+/** Every record the table's stream holds so far, in order, as Lambda would hand them over. */
+async function streamRecords(): Promise<DynamoDBRecord[]> {
+  const streams = new DynamoDBStreamsClient({ ...LOCAL_AWS, endpoint: inject('dynamoEndpoint') });
+  const records: DynamoDBRecord[] = [];
+  const described = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+  for (const shard of described.StreamDescription?.Shards ?? []) {
+    let iterator = (
+      await streams.send(
+        new GetShardIteratorCommand({
+          StreamArn: streamArn,
+          ShardId: shard.ShardId!,
+          ShardIteratorType: 'TRIM_HORIZON',
+        }),
+      )
+    ).ShardIterator;
+    while (iterator) {
+      const got = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
+      for (const r of got.Records ?? []) records.push(r as unknown as DynamoDBRecord);
+      if ((got.Records ?? []).length === 0) break;
+      iterator = got.NextShardIterator;
+    }
+  }
+  streams.destroy();
+  return records;
+}
+
+const recordsOf = (records: DynamoDBRecord[], customerId: string) =>
+  records.filter((r) => r.dynamodb?.Keys?.pk?.S === `STATUS#${customerId}`);
 
 describe('the sweeper', () => {
   it('applies a parked dispute once an event has revealed its charge owner', async () => {
     const customer = stripeId('cus');
     const chargeId = stripeId('ch');
     const dispute = buildEvent('charge.dispute.created', { object: { charge: chargeId } });
-    expect((await applyEvent(body(dispute), dispute.type, deps())).outcome).toBe('parked');
-    // The owner becomes known without the processor's unpark step (a crash right after
-    // the charge's commit, or index lag in AWS): only the sweeper can apply the dispute.
-    const charge = buildEvent('charge.succeeded', { customer, object: { id: chargeId } });
-    await store.putFact(customer, ruleForType(charge.type)!.toFact(charge), '2026-01-01T00:00:00Z');
+    expect((await apply(dispute)).outcome).toBe('parked');
+    // The owner becomes known without the processor applying the waiting dispute (a crash
+    // right after the reveal): only the sweeper (or a redelivery) can apply it now.
+    await store.revealOwner(chargeId, customer);
 
     const report = await makeSweeper({ ...deps(), logger: testLogger, metrics: testMetrics })();
 
     expect(report.applied).toBeGreaterThanOrEqual(1);
-    const facts = (await store.loadCustomer(customer)).facts.map((f) => f.eventId);
-    expect(facts).toContain(dispute.id);
+    expect(await factIds(store, customer)).toContain(dispute.id);
     expect((await store.listParked()).map((p) => p.eventId)).not.toContain(dispute.id);
+    expect((await store.readStatus(customer))?.record.entries.size).toBe(1);
   });
 
   it('leaves an event parked while its owner is unknown and reports its age', async () => {
@@ -69,91 +93,87 @@ describe('the sweeper', () => {
     expect(report.oldestAgeSeconds).toBeGreaterThanOrEqual(90);
     expect((await store.listParked()).map((p) => p.eventId)).toContain(detach.id);
   });
+
+  it('counts status items computed with older rules than the running ones', async () => {
+    const customer = stripeId('cus');
+    await apply(buildEvent('customer.created', { customer }));
+    const report = await makeSweeper({ ...deps(), logger: testLogger, metrics: testMetrics })();
+    expect(report.behindRules).toBe(0);
+    // Every item so far carries RULES_VERSION: all are behind the next version.
+    expect(await store.countStatusItemsBehind(RULES_VERSION + 1)).toBeGreaterThanOrEqual(1);
+    expect(await store.countStatusItemsBehind(RULES_VERSION)).toBe(0);
+  });
 });
 
 describe('the notifier', () => {
-  it('announces again after a crash between the announcement and the cursor update', async () => {
+  const notifierWith = (announce: (a: Announcement) => Promise<void>) =>
+    makeNotifierHandler({
+      expiryWarningDays: 30,
+      clock: () => new Date(),
+      logger: testLogger,
+      announce,
+    });
+
+  it('announces each change of canAllocate from the stream images, and nothing else', async () => {
     const customer = stripeId('cus');
-    const failed = buildEvent('invoice.payment_failed', { customer });
-    await applyEvent(body(failed), failed.type, deps());
+    const invoice = stripeId('in');
+    const failed = buildEvent('invoice.payment_failed', { customer, object: { id: invoice } });
+    const retried = buildEvent('invoice.payment_failed', { customer, object: { id: invoice } });
+    const paid = buildEvent('invoice.paid', { customer, object: { id: invoice } });
+    for (const e of [buildEvent('customer.created', { customer }), failed, retried, paid]) {
+      await apply(e);
+    }
+    const records = recordsOf(await streamRecords(), customer);
+    expect(records).toHaveLength(4); // one status write per event
     const announced: Announcement[] = [];
-    const ddb = dynamoClient();
-    let crash = true;
-    ddb.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (crash && context.commandName === 'UpdateItemCommand') {
-          crash = false;
-          throw new Error('injected: the process died before moving the cursor');
-        }
-        return next(args);
-      },
-      { step: 'initialize', name: 'crashBeforeCursor' },
-    );
-    const notifier = makeNotifierHandler({
-      store: new FactStore(ddb, tableName),
-      expiryWarningDays: 30,
-      clock: () => new Date(),
-      logger: testLogger,
-      announce: async (a) => void announced.push(a),
-    });
-    const batch: DynamoDBStreamEvent = { Records: [insertOf(customer, failed, 1)] };
-
-    const first = await notifier(batch);
-    const retry = await notifier(batch); // the stream redelivers a failed batch
-    const again = await notifier(batch); // and a later duplicate finds nothing new
-
-    expect(first.batchItemFailures).toEqual([{ itemIdentifier: '000000000000000000001' }]);
-    expect(retry.batchItemFailures).toEqual([]);
-    expect(again.batchItemFailures).toEqual([]);
-    expect(announced.map((a) => [a.canAllocate, a.eventId])).toEqual([
-      [false, failed.id],
-      [false, failed.id],
-    ]);
-    expect((await store.loadCustomer(customer)).announced).toBe(false);
-  });
-
-  it('counts a fact carried by the stream even when the read does not show it yet', async () => {
-    const customer = stripeId('cus');
-    const failed = buildEvent('invoice.payment_failed', { customer });
-    const announced: Announcement[] = [];
-    const notifier = makeNotifierHandler({
-      store,
-      expiryWarningDays: 30,
-      clock: () => new Date(),
-      logger: testLogger,
-      announce: async (a) => void announced.push(a),
-    });
-
-    // Nothing committed under this customer: only the stream image says it was blocked.
-    await notifier({ Records: [insertOf(customer, failed, 2)] });
-
-    expect(announced).toMatchObject([
-      { customerId: customer, canAllocate: false, blockers: ['payment_failed'] },
-    ]);
-  });
-
-  it('ignores the stream records of parked events and of its own cursor', async () => {
-    const announced: Announcement[] = [];
-    const notifier = makeNotifierHandler({
-      store,
-      expiryWarningDays: 30,
-      clock: () => new Date(),
-      logger: testLogger,
-      announce: async (a) => void announced.push(a),
-    });
-    const image = (pk: string, sk: string): Record<string, AttributeValue> => ({
-      pk: { S: pk },
-      sk: { S: sk },
-    });
-
-    const result = await notifier({
-      Records: [
-        { eventName: 'INSERT', dynamodb: { NewImage: image('PARK#ch_1', 'EVT#evt_1') as never } },
-        { eventName: 'INSERT', dynamodb: { NewImage: image('CUS#cus_x1', 'ANN') as never } },
-      ],
-    });
-
+    const result = await notifierWith(async (a) => void announced.push(a))({ Records: records });
     expect(result.batchItemFailures).toEqual([]);
+    expect(announced.map((a) => [a.canAllocate, a.eventId, a.blockers])).toEqual([
+      [false, failed.id, ['payment_failed']],
+      [true, paid.id, []],
+    ]);
+  });
+
+  it('reports the failed record so the batch resumes there, announcing at least once', async () => {
+    const customer = stripeId('cus');
+    const failed = buildEvent('payment_intent.payment_failed', { customer });
+    await apply(failed);
+    const records = recordsOf(await streamRecords(), customer);
+    let fail = true;
+    const announced: Announcement[] = [];
+    const notifier = notifierWith(async (a) => {
+      if (fail) {
+        fail = false;
+        throw new Error('injected: SNS unavailable');
+      }
+      announced.push(a);
+    });
+    const first = await notifier({ Records: records });
+    expect(first.batchItemFailures).toEqual([
+      { itemIdentifier: records[0]!.dynamodb!.SequenceNumber },
+    ]);
+    await notifier({ Records: records }); // the stream redelivers from there
+    expect(announced.map((a) => [a.customerId, a.canAllocate])).toEqual([[customer, false]]);
+  });
+
+  it('lets through only the status-item writes that changed canAllocate (the filter)', async () => {
+    const customer = stripeId('cus');
+    await apply(buildEvent('customer.created', { customer }));
+    await apply(
+      buildEvent('customer.subscription.updated', { customer, object: { status: 'unpaid' } }),
+    );
+    await apply(buildEvent('customer.updated', { customer }));
+    const records = recordsOf(await streamRecords(), customer);
+    const flips = records.map((r) => r.dynamodb?.NewImage?.flip !== undefined);
+    expect(flips).toEqual([false, true, false]);
+  });
+
+  it('ignores the stream records of facts, owners and parked events', async () => {
+    const all = await streamRecords();
+    const others = all.filter((r) => !r.dynamodb?.Keys?.pk?.S?.startsWith('STATUS#'));
+    expect(others.length).toBeGreaterThan(0);
+    const announced: Announcement[] = [];
+    await notifierWith(async (a) => void announced.push(a))({ Records: others });
     expect(announced).toEqual([]);
   });
 });

@@ -11,6 +11,7 @@ import {
   type QueueOptions,
 } from '../../bin/local/provision';
 import { FactStore } from '../../lambdas/adapters/fact-store';
+import { deriveBillingStatus, statusFromRecord } from '../../lambdas/core/billing-status';
 
 export const uniqueName = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
 
@@ -65,5 +66,46 @@ export async function queueDepth(sqs: SQSClient, url: string): Promise<number> {
   return (
     Number(got.Attributes?.ApproximateNumberOfMessages ?? 0) +
     Number(got.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
+}
+
+/** The status a customer's status item gives now (what the status API answers), or null. */
+export async function itemStatus(store: FactStore, customerId: string, now = new Date()) {
+  const stored = await store.readStatus(customerId);
+  return stored
+    ? statusFromRecord(customerId, stored.record, Math.floor(now.getTime() / 1000), 30)
+    : null;
+}
+
+/** The full derivation over every stored fact and override of the customer: the oracle. */
+export async function derivedStatus(store: FactStore, customerId: string, now = new Date()) {
+  const [facts, overrides] = await Promise.all([
+    store.allFacts(customerId),
+    store.overrides(customerId),
+  ]);
+  return deriveBillingStatus({
+    customerId,
+    facts,
+    overrides,
+    now: Math.floor(now.getTime() / 1000),
+    expiryWarningDays: 30,
+  });
+}
+
+/** Ids of the customer's stored facts, sorted. */
+export async function factIds(store: FactStore, customerId: string): Promise<string[]> {
+  return (await store.allFacts(customerId)).map((f) => f.eventId).sort();
+}
+
+/**
+ * True once the customer has `count` facts and its status item says what the facts say
+ * (the processor writes the fact first and the item just after).
+ */
+export async function settled(store: FactStore, customerId: string, count: number) {
+  if ((await store.allFacts(customerId)).length !== count) return false;
+  const now = new Date();
+  return (
+    JSON.stringify(await itemStatus(store, customerId, now)) ===
+    JSON.stringify(await derivedStatus(store, customerId, now))
   );
 }

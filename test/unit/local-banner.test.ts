@@ -1,7 +1,9 @@
 // What `npm start` prints for a newcomer: the URLs, the secret in use (only the development
-// default is ever printed) and the Stripe CLI line.
+// default is ever printed) and the Stripe CLI line; what it says when something is in its
+// way; and the configuration it refuses before starting anything.
 import { describe, expect, it } from 'vitest';
-import { startupBanner } from '../../bin/local/banner';
+import { alreadyRunningMessage, portInUseMessage, startupBanner } from '../../bin/local/banner';
+import { loadLocalConfig, logLevel } from '../../bin/local/config';
 import { DEFAULTS } from '../../lambdas/config';
 
 describe('the npm start banner', () => {
@@ -35,5 +37,45 @@ describe('the npm start banner', () => {
     expect(text).toContain('from STRIPE_WEBHOOK_SECRET');
     expect(text).not.toContain('whsec_supplied');
     expect(text).not.toContain(DEFAULTS.localWebhookSecret);
+  });
+});
+
+describe('when npm start cannot start', () => {
+  it("names this checkout's own running instance when it holds the port", () => {
+    const text = portInUseMessage(3000, { pid: 4242, port: 3000 });
+
+    expect(text).toContain("PORT 3000 on 127.0.0.1 is in use by this checkout's own npm start");
+    expect(text).toContain('pid 4242');
+    expect(text).toContain('kill 4242');
+  });
+
+  it('says only that the port is taken when something else holds it', () => {
+    expect(portInUseMessage(3000, null)).toBe(
+      'PORT 3000 on 127.0.0.1 is already in use; choose another with PORT=<port>',
+    );
+    expect(portInUseMessage(3000, { pid: 4242, port: 3001 })).not.toContain('4242');
+  });
+
+  it('a second instance names the running one, its port and how to stop it', () => {
+    const text = alreadyRunningMessage({ pid: 4242, port: 3001 });
+
+    expect(text).toMatch(/^npm start is already running in this checkout \(pid 4242, port 3001/);
+    expect(text).toContain('kill 4242');
+  });
+});
+
+describe('LOG_LEVEL', () => {
+  it('defaults to INFO', () => {
+    expect(logLevel({})).toBe('INFO');
+  });
+
+  it.each(['DEBUG', 'info', 'Warn', 'ERROR', 'silent'])('accepts %s in any letter case', (v) => {
+    expect(logLevel({ LOG_LEVEL: v })).toBe(v.toUpperCase());
+  });
+
+  it('refuses another word, naming the variable and the accepted values', () => {
+    expect(() => loadLocalConfig({ LOG_LEVEL: 'verbose' })).toThrow(
+      'LOG_LEVEL must be one of DEBUG, INFO, WARN, ERROR, SILENT (any letter case), got "verbose"',
+    );
   });
 });

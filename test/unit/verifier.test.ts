@@ -392,7 +392,12 @@ describe('the verifier telemetry', () => {
       (level: string) =>
       (message: string, fields: Record<string, unknown> = {}) =>
         void logs.push({ level, message, fields });
-    const logger = { info: at('info'), warn: at('warn'), error: at('error') } as unknown as Logger;
+    const logger = {
+      debug: at('debug'),
+      info: at('info'),
+      warn: at('warn'),
+      error: at('error'),
+    } as unknown as Logger;
     const metricsPort = {
       addMetric: (name: string) => void metrics.push(name),
       publishStoredMetrics: () => undefined,
@@ -409,7 +414,7 @@ describe('the verifier telemetry', () => {
 
     expect(logs).toEqual([
       {
-        level: 'info',
+        level: 'debug',
         message: 'webhook',
         fields: expect.objectContaining({
           eventId: 'evt_logged',
@@ -418,6 +423,22 @@ describe('the verifier telemetry', () => {
           status: 200,
           latencyMs: expect.any(Number),
         }),
+      },
+    ]);
+  });
+
+  it('warns about a refused webhook, with its status', async () => {
+    const { logs, logger, metricsPort } = recording();
+    const { handler } = setup({ logger, metrics: metricsPort });
+    const payload = payloadOf('invoice.paid');
+
+    await handler(request(payload, signed(payload, 'whsec_forger')));
+
+    expect(logs).toEqual([
+      {
+        level: 'warn',
+        message: 'webhook',
+        fields: expect.objectContaining({ outcome: 'signature_invalid', status: 400 }),
       },
     ]);
   });

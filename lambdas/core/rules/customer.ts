@@ -1,15 +1,28 @@
-// customer.* events: they name the customer by the object's own id; deletion blocks for good.
+// customer.* events: they name the customer by the object's own id; deletion blocks for
+// good. Nothing here needs the customer's other facts: deletion is a customer-level value.
 
-import type { EventRule } from '../facts';
+import type { KindRule } from '../entries';
 import { idOf } from '../stripe-event';
-import { makeFact } from './common';
+import { NO_ENTRY, makeFact } from './common';
+
+const MEANINGS: ReadonlyMap<string, 'record' | 'deleted'> = new Map([
+  // The record exists; nothing else changes.
+  ['customer.created', 'record'],
+  ['customer.updated', 'record'],
+  // Blocker customer_deleted, terminal.
+  ['customer.deleted', 'deleted'],
+]);
 
 /** Fact data: `{}`; the event type alone says what happened to the customer. */
-export const customerRule: EventRule = {
+export const customerRule: KindRule = {
+  kind: 'customer',
+  meanings: MEANINGS,
   resolveCustomer(event) {
     const customerId = idOf(event.data.object, 'id');
     return customerId?.startsWith('cus_') ? { kind: 'customer', customerId } : { kind: 'none' };
   },
   toFact: (event) => makeFact(event, {}),
   revealKeys: () => [],
+  ...NO_ENTRY,
+  customerEffect: (fact) => ({ deleted: MEANINGS.get(fact.type) === 'deleted' }),
 };

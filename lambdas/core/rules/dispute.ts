@@ -1,12 +1,31 @@
-// charge.dispute.* events: disputes carry no customer; they are tied to one through their
-// charge or PaymentIntent (CONTRACT section 4, "Disputes carry no customer").
+// charge.dispute.* events: a dispute blocks from its creation until it is closed, whatever
+// its outcome. Disputes carry no customer: they are tied to one through their charge or
+// PaymentIntent, as revealed by the charge and PaymentIntent events (see apply-event.ts).
 
-import type { EventRule } from '../facts';
+import type { DisputeEntry, EntryView, KindRule } from '../entries';
+import { condition, firstOpener } from '../ordering';
 import { idOf, str } from '../stripe-event';
-import { ids, makeFact } from './common';
+import { dataStr, ids, makeFact, withMeaning } from './common';
 
-/** Fact data: `{ status }`, the dispute's status (won/lost/warning_closed/prevented close it). */
-export const disputeRule: EventRule = {
+const MEANINGS: ReadonlyMap<string, 'opened' | 'updated' | 'closed'> = new Map([
+  ['charge.dispute.created', 'opened'],
+  // Opens nothing on its own; closes the dispute when its status says so.
+  ['charge.dispute.updated', 'updated'],
+  ['charge.dispute.closed', 'closed'],
+]);
+
+/** Dispute statuses that close it for good (also what backfill treats as not open). */
+export const DISPUTE_CLOSED_STATUSES: ReadonlySet<string> = new Set([
+  'won',
+  'lost',
+  'warning_closed',
+  'prevented',
+]);
+
+/** Fact data: `{ status }`, the dispute's status. */
+export const disputeRule: KindRule = {
+  kind: 'dispute',
+  meanings: MEANINGS,
   resolveCustomer(event) {
     const charge = idOf(event.data.object, 'charge');
     const paymentIntent = idOf(event.data.object, 'payment_intent');
@@ -17,4 +36,22 @@ export const disputeRule: EventRule = {
     return makeFact(event, { data: { status: str(event.data.object, 'status') } });
   },
   revealKeys: () => [],
+  entryKind: 'dispute',
+  fold(facts, meaningOf): DisputeEntry | null {
+    const closed =
+      withMeaning(facts, meaningOf, 'closed').length > 0 ||
+      facts.some((f) => DISPUTE_CLOSED_STATUSES.has(dataStr(f, 'status') ?? ''));
+    const opened = firstOpener(withMeaning(facts, meaningOf, 'opened'));
+    return !closed && opened ? { kind: 'dispute', opened } : null;
+  },
+  customerEffect: () => ({}),
+};
+
+export const disputeView: EntryView<DisputeEntry> = {
+  conditions(entries) {
+    const blockers = entries.map(([disputeId, entry]) =>
+      condition('dispute_open' as const, disputeId, entry.opened),
+    );
+    return { blockers, warnings: [], paymentMethods: [] };
+  },
 };

@@ -1,9 +1,10 @@
-// payment_intent.* events: a PaymentIntent's failures block until it succeeds or is
-// canceled, or until a later successful payment of the customer supersedes them.
+// payment_intent.* events: a PaymentIntent's failures block until it succeeds or is canceled,
+// or until a later successful payment of the customer supersedes them.
 
-import type { EventRule } from '../facts';
+import type { KindRule } from '../entries';
 import { idOf, obj, str, type StripeEvent } from '../stripe-event';
-import { customerOfObject, ids, makeFact } from './common';
+import { customerOfObject, dataStr, ids, makeFact, withMeaning } from './common';
+import { paymentEntry } from './payment-failures';
 
 /** The PaymentIntent's latest charge: `latest_charge`, or `charges.data[0]` on old API versions. */
 export function latestChargeOf(event: StripeEvent): string | null {
@@ -18,18 +19,38 @@ export function latestChargeOf(event: StripeEvent): string | null {
   return null;
 }
 
-/** Fact data: `{ status }` (the PaymentIntent's status); `ref` its latest charge, else its id. */
-export const paymentIntentRule: EventRule = {
+const MEANINGS: ReadonlyMap<string, 'failed' | 'succeeded' | 'canceled'> = new Map([
+  ['payment_intent.payment_failed', 'failed'],
+  // Terminal, and a successful payment of the customer.
+  ['payment_intent.succeeded', 'succeeded'],
+  ['payment_intent.canceled', 'canceled'],
+]);
+
+/** Whatever the event type, a PaymentIntent in one of these statuses is settled for good. */
+const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['succeeded', 'canceled']);
+
+/** Fact data: `{ status }`, the PaymentIntent's status as the event saw it. */
+export const paymentIntentRule: KindRule = {
+  kind: 'payment_intent',
+  meanings: MEANINGS,
   resolveCustomer: customerOfObject,
   toFact(event) {
-    const piId = idOf(event.data.object, 'id') ?? event.id;
-    return makeFact(event, {
-      objectId: piId,
-      ref: latestChargeOf(event) ?? piId,
-      data: { status: str(event.data.object, 'status') },
-    });
+    return makeFact(event, { data: { status: str(event.data.object, 'status') } });
   },
   revealKeys(event) {
     return ids(idOf(event.data.object, 'id'), latestChargeOf(event));
   },
+  entryKind: 'payment',
+  fold(facts, meaningOf) {
+    const terminal = facts.some((f) => {
+      const meaning = meaningOf(f);
+      return (
+        meaning === 'succeeded' ||
+        meaning === 'canceled' ||
+        TERMINAL_STATUSES.has(dataStr(f, 'status') ?? '')
+      );
+    });
+    return terminal ? null : paymentEntry(withMeaning(facts, meaningOf, 'failed'));
+  },
+  customerEffect: (fact) => ({ success: MEANINGS.get(fact.type) === 'succeeded' }),
 };

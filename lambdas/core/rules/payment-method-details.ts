@@ -1,12 +1,23 @@
-// Reads a payment method's details (type, brand, last4, expiry) from any of the object
-// shapes Stripe sends for it: PaymentMethod, legacy Card, Source, legacy bank account.
+// The entry payment methods and sources share (a card can receive both source and
+// payment-method events): its details from any of the object shapes Stripe sends for it
+// (PaymentMethod, legacy Card, Source, legacy bank account), from its newest event; its
+// deletion; and, at reading time, its status (active, expiring, expired, deleted) and warnings.
 
-import type { Fact, FactData } from '../facts';
+import type { EntryView, KindRule, MeaningOf, MethodEntry } from '../entries';
+import type {
+  AppliedFact,
+  Condition,
+  Fact,
+  FactData,
+  PaymentMethodView,
+  WarningReason,
+} from '../facts';
+import { compareIds, condition, firstOpener } from '../ordering';
 import { idOf, num, obj, str, type StripeEvent, type StripeObject } from '../stripe-event';
-import { ids, makeFact } from './common';
+import { dataInt, dataStr, ids, makeFact, withMeaning } from './common';
 
 /**
- * Legacy Card brand names -> PaymentMethod `card.brand` words (CONTRACT section 4). A Map,
+ * Legacy Card brand names -> PaymentMethod `card.brand` words. A Map,
  * so that a brand such as "constructor" cannot hit an object prototype key.
  */
 export const LEGACY_BRANDS: ReadonlyMap<string, string> = new Map([
@@ -84,16 +95,147 @@ export function methodDetails(o: StripeObject): MethodDetails {
   return type === 'card' ? cardDetails('card', sub) : otherDetails(type, sub);
 }
 
-/** The fact of any payment-method or source event: the method's details, indexed by its id. */
-export function methodFact(event: StripeEvent): Fact {
-  const methodId = idOf(event.data.object, 'id') ?? event.id;
-  return makeFact(event, {
-    objectId: methodId,
-    ref: methodId,
-    data: methodDetails(event.data.object),
-  });
+/**
+ * What a method event means: its details, an expiry announcement (which also carries the
+ * details), or the method's deletion (terminal: Stripe cannot re-attach it).
+ */
+export type MethodMeaning = 'details' | 'expiring' | 'deleted';
+
+/** The fact of any payment-method or source event: the method's details. */
+function methodFact(event: StripeEvent): Fact {
+  return makeFact(event, { data: methodDetails(event.data.object) });
 }
 
 /** A method event ties its method to its customer. */
-export const methodRevealKeys = (event: StripeEvent): string[] =>
-  ids(idOf(event.data.object, 'id'));
+const methodRevealKeys = (event: StripeEvent): string[] => ids(idOf(event.data.object, 'id'));
+
+/** First second (UTC) of the month after the expiry month: the card is valid until then. */
+export function expiryInstant(expMonth: number | null, expYear: number | null): number | null {
+  if (expMonth === null || expYear === null || expMonth < 1 || expMonth > 12) return null;
+  return Date.UTC(expYear, expMonth, 1) / 1000; // month index expMonth = the next month
+}
+
+/** At equal created, an event without an expiry loses to any event that has one. */
+const expiryKey = (f: Fact) =>
+  expiryInstant(dataInt(f, 'expMonth'), dataInt(f, 'expYear')) ?? Number.MIN_SAFE_INTEGER;
+
+/** Newest details: greatest created, then the later expiry, then the greatest event id. */
+function newestDetails(facts: readonly AppliedFact[]): AppliedFact {
+  return [...facts].sort(
+    (a, b) =>
+      b.created - a.created || expiryKey(b) - expiryKey(a) || compareIds(b.eventId, a.eventId),
+  )[0]!;
+}
+
+/** Every fact of one method, whichever kind (source or payment method) sent it. */
+function foldMethod(facts: readonly AppliedFact[], meaningOf: MeaningOf): MethodEntry | null {
+  if (facts.length === 0) return null;
+  const deletions = withMeaning(facts, meaningOf, 'deleted');
+  const detailed = withMeaning(facts, meaningOf, 'details', 'expiring');
+  // A method known only from a deletion takes its details from that event.
+  const details = newestDetails(detailed.length > 0 ? detailed : deletions);
+  const expMonth = dataInt(details, 'expMonth');
+  const expYear = dataInt(details, 'expYear');
+  const announcements = withMeaning(facts, meaningOf, 'expiring').filter(
+    (f) =>
+      expMonth !== null && dataInt(f, 'expMonth') === expMonth && dataInt(f, 'expYear') === expYear,
+  );
+  return {
+    kind: 'method',
+    type: dataStr(details, 'methodType') ?? 'unknown',
+    brand: dataStr(details, 'brand'),
+    last4: dataStr(details, 'last4'),
+    expMonth,
+    expYear,
+    deleted: firstOpener(deletions),
+    announced: firstOpener(announcements),
+  };
+}
+
+/** The rule of a method kind: the shared extraction and fold, with the kind's meanings. */
+export function methodRule(
+  kind: 'payment_method' | 'source',
+  meanings: ReadonlyMap<string, MethodMeaning>,
+  resolveCustomer: KindRule['resolveCustomer'],
+): KindRule {
+  return {
+    kind,
+    meanings,
+    resolveCustomer,
+    toFact: methodFact,
+    revealKeys: methodRevealKeys,
+    entryKind: 'method',
+    fold: foldMethod,
+    customerEffect: () => ({}),
+  };
+}
+
+interface MethodState {
+  view: PaymentMethodView;
+  entry: MethodEntry;
+  instant: number | null;
+}
+
+function methodState(id: string, entry: MethodEntry, now: number, window: number): MethodState {
+  const instant = expiryInstant(entry.expMonth, entry.expYear);
+  const status: PaymentMethodView['status'] =
+    entry.deleted !== null
+      ? 'deleted'
+      : instant !== null && instant <= now
+        ? 'expired'
+        : (instant !== null && instant - now <= window) || entry.announced !== null
+          ? 'expiring'
+          : 'active';
+  const { type, brand, last4, expMonth, expYear } = entry;
+  return { view: { id, type, status, brand, last4, expMonth, expYear }, entry, instant };
+}
+
+/** When a method stopped being valid: the earlier of its deletion and its expiry instant. */
+type Stop = { created: number; eventId: string | null };
+
+function stoppedAt(s: MethodState): Stop {
+  const deletedAt = s.entry.deleted?.created ?? Infinity;
+  const expiredAt = s.instant ?? Infinity;
+  // At the very same second the deletion is named, since it is an event with an id.
+  return deletedAt <= expiredAt
+    ? { created: deletedAt, eventId: s.entry.deleted?.eventId ?? null }
+    : { created: expiredAt, eventId: null };
+}
+
+export const methodView: EntryView<MethodEntry> = {
+  conditions(entries, ctx) {
+    const states = entries
+      .map(([id, entry]) => methodState(id, entry, ctx.now, ctx.warningWindow))
+      .sort((a, b) => compareIds(a.view.id, b.view.id));
+    const warnings: Condition<WarningReason>[] = [];
+    for (const s of states) {
+      if (s.view.status !== 'expiring') continue;
+      warnings.push(
+        s.entry.announced
+          ? condition('payment_method_expiring', s.view.id, s.entry.announced)
+          : {
+              reason: 'payment_method_expiring',
+              objectId: s.view.id,
+              since: s.instant! - ctx.warningWindow,
+              eventId: null,
+            },
+      );
+    }
+    const usable = states.some((s) => s.view.status === 'active' || s.view.status === 'expiring');
+    if (states.length > 0 && !usable) {
+      // The latest stop across methods; among equal moments the smallest method id.
+      let last: { at: Stop; id: string } | null = null;
+      for (const s of states) {
+        const at = stoppedAt(s);
+        if (!last || at.created > last.at.created) last = { at, id: s.view.id };
+      }
+      warnings.push({
+        reason: 'no_valid_payment_method',
+        objectId: ctx.customerId,
+        since: last!.at.created,
+        eventId: last!.at.eventId,
+      });
+    }
+    return { blockers: [], warnings, paymentMethods: states.map((s) => s.view) };
+  },
+};

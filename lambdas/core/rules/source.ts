@@ -1,13 +1,16 @@
 // customer.source.* events: legacy Cards, Sources and bank accounts attached to a customer.
-// Same state as payment methods; `expiring` announces the current expiry (legacy only).
+// Same entry as payment methods; `expiring` announces the current expiry (Stripe sends it only
+// for legacy cards and sources, never through the PaymentMethod API).
 
-import type { EventRule } from '../facts';
 import { customerOfObject } from './common';
-import { methodFact, methodRevealKeys } from './payment-method-details';
+import { methodRule, type MethodMeaning } from './payment-method-details';
 
-/** Fact data: `MethodDetails` (`{ methodType, brand, last4, expMonth, expYear }`); `ref` the method. */
-export const sourceRule: EventRule = {
-  resolveCustomer: customerOfObject,
-  toFact: methodFact,
-  revealKeys: methodRevealKeys,
-};
+const MEANINGS: ReadonlyMap<string, MethodMeaning> = new Map([
+  ['customer.source.created', 'details'],
+  ['customer.source.updated', 'details'],
+  ['customer.source.expiring', 'expiring'],
+  ['customer.source.deleted', 'deleted'],
+]);
+
+/** Fact data: `MethodDetails` (`{ methodType, brand, last4, expMonth, expYear }`). */
+export const sourceRule = methodRule('source', MEANINGS, customerOfObject);

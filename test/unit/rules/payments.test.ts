@@ -54,6 +54,15 @@ describe('payment_intent rules', () => {
     ]);
   });
 
+  it('supersedes with the latest of several successful payments, whatever their order', () => {
+    const failed = pi('payment_intent.payment_failed', 'pi_3', 200);
+    const early = pi('payment_intent.succeeded', 'pi_2', 100);
+    const late = pi('payment_intent.succeeded', 'pi_1', 300);
+    expect(statusOf([late, early, failed]).blockers).toEqual([]);
+    expect(statusOf([failed, late, early]).blockers).toEqual([]);
+    expect(statusOf([early, failed, late]).blockers).toEqual([]);
+  });
+
   it('keeps since at the smallest created among unsuperseded failures', () => {
     const s = statusOf([
       pi('payment_intent.payment_failed', 'pi_1', 300),

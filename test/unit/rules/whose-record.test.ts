@@ -1,5 +1,5 @@
-// CONTRACT section 4, "Whose record an event touches", and what each rule hands the store:
-// the fact's object, its owner-lookup `ref`, and the ids that reveal parked events.
+// Whose record an event touches (docs/behaviour.md), and what each rule hands the store: the
+// fact's object and the ids that tie parked events to their customer.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BUILDABLE_TYPES, buildEvent, fixture } from '../../../bin/stripe-events';
@@ -119,13 +119,13 @@ describe('whose record an event touches', () => {
   });
 });
 
-describe('owner-lookup ref and revealed keys', () => {
-  it('indexes a PaymentIntent by its latest charge and reveals both ids', () => {
+describe('owner references: the keys an event reveals', () => {
+  it('reveals a PaymentIntent by its own id and its latest charge', () => {
     const event = buildEvent('payment_intent.succeeded', {
       object: { id: 'pi_1', latest_charge: 'ch_1' },
     });
     const r = rule(event.type);
-    expect(r.toFact(event)).toMatchObject({ objectId: 'pi_1', ref: 'ch_1' });
+    expect(r.toFact(event)).toMatchObject({ objectId: 'pi_1' });
     expect(r.revealKeys(event)).toEqual(['pi_1', 'ch_1']);
   });
 
@@ -133,7 +133,7 @@ describe('owner-lookup ref and revealed keys', () => {
     const event = buildEvent('payment_intent.payment_failed', {
       object: { id: 'pi_1', latest_charge: { id: 'ch_2', object: 'charge' } },
     });
-    expect(rule(event.type).toFact(event).ref).toBe('ch_2');
+    expect(rule(event.type).revealKeys(event)).toEqual(['pi_1', 'ch_2']);
   });
 
   it('reads charges.data[0] on PaymentIntents of old API versions', () => {
@@ -144,26 +144,22 @@ describe('owner-lookup ref and revealed keys', () => {
         charges: { object: 'list', data: [{ id: 'ch_old', object: 'charge' }] },
       },
     });
-    const r = rule(event.type);
-    expect(r.toFact(event).ref).toBe('ch_old');
-    expect(r.revealKeys(event)).toEqual(['pi_1', 'ch_old']);
+    expect(rule(event.type).revealKeys(event)).toEqual(['pi_1', 'ch_old']);
   });
 
-  it('indexes a PaymentIntent without any charge by its own id', () => {
+  it('reveals a PaymentIntent without any charge by its own id only', () => {
     const event = buildEvent('payment_intent.canceled', {
       object: { id: 'pi_1', latest_charge: null },
     });
-    const r = rule(event.type);
-    expect(r.toFact(event).ref).toBe('pi_1');
-    expect(r.revealKeys(event)).toEqual(['pi_1']);
+    expect(rule(event.type).revealKeys(event)).toEqual(['pi_1']);
   });
 
-  it('indexes a charge by its id and reveals its PaymentIntent too', () => {
+  it('reveals a charge by its id and its PaymentIntent too', () => {
     const event = buildEvent('charge.succeeded', {
       object: { id: 'ch_1', payment_intent: 'pi_1' },
     });
     const r = rule(event.type);
-    expect(r.toFact(event)).toMatchObject({ objectId: 'ch_1', ref: 'ch_1' });
+    expect(r.toFact(event)).toMatchObject({ objectId: 'ch_1' });
     expect(r.revealKeys(event)).toEqual(['ch_1', 'pi_1']);
   });
 
@@ -178,10 +174,10 @@ describe('owner-lookup ref and revealed keys', () => {
     ['customer.source.created', 'card_1'],
     ['customer.source.deleted', 'src_1'],
     ['customer.source.updated', 'ba_1'],
-  ])('indexes and reveals %s by the method id', (type, id) => {
+  ])('reveals %s by the method id', (type, id) => {
     const event = buildEvent(type, { object: { id } });
     const r = rule(type);
-    expect(r.toFact(event)).toMatchObject({ objectId: id, ref: id });
+    expect(r.toFact(event)).toMatchObject({ objectId: id });
     expect(r.revealKeys(event)).toEqual([id]);
   });
 
@@ -190,9 +186,8 @@ describe('owner-lookup ref and revealed keys', () => {
     'charge.dispute.created',
     'customer.subscription.updated',
     'customer.deleted',
-  ])('gives %s no ref and reveals nothing', (type) => {
+  ])('reveals nothing with %s', (type) => {
     const event = buildEvent(type);
-    expect(rule(type).toFact(event).ref).toBeNull();
     expect(rule(type).revealKeys(event)).toEqual([]);
   });
 

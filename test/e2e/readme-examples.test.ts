@@ -1,0 +1,153 @@
+// The examples a newcomer copies run as written: every `npm run ... --local` line of
+// README.md's bash code blocks, then every `--local` example of the commands' --help, in
+// order, against one `npm start` stack (Stripe-facing ones against a local fake of the
+// Stripe API). How examples are found, and the rules they follow, are in ./examples.ts.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../bin/local/emulators';
+import type { Command } from '../../bin/ops/command';
+import { OPERATOR_COMMANDS } from '../../bin/ops/commands';
+import { startFakeStripeApi, type FakeStripeApi } from '../support/fake-stripe-api';
+import { eventually } from '../support/local-stack';
+import { extractLocalExamples, stripComment, type Example } from './examples';
+import { healthy, killGroup, npmStart, ROOT, type NpmStart } from './npm-start';
+
+const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+
+describe('finding the examples of a Markdown document', () => {
+  const doc = [
+    'Run `npm run status -- cus_1 --local` inline: not an example.',
+    '',
+    '```bash',
+    '# a comment line',
+    'npm run trigger -- invoice.payment_failed --customer cus_123 --local   # sends one',
+    '$ npm run status -- cus_123 \\',
+    '    --json --local',
+    'npm start                                  # not an operator command',
+    'STRIPE_API_KEY=sk_test_xyz npm run backfill -- --dry-run --local',
+    'npm run override -- cus_123 --deny --reason "ticket #4411" --local',
+    '```',
+    '',
+    '```',
+    'npm run redrive -- --all --local',
+    '```',
+    '',
+    '~~~sh',
+    'npm run status -- <cus_...> --local',
+    'npm run status -- cus_123              # no --local: the deployed stack, not run',
+    '~~~',
+  ].join('\n');
+
+  it('takes the --local npm run lines of bash blocks, joined and without comments', () => {
+    const { examples } = extractLocalExamples(doc);
+
+    expect(examples).toEqual([
+      { line: 5, command: 'npm run trigger -- invoice.payment_failed --customer cus_123 --local' },
+      { line: 6, command: 'npm run status -- cus_123 --json --local' },
+      { line: 9, command: 'npm run backfill -- --dry-run --local' },
+      { line: 10, command: 'npm run override -- cus_123 --deny --reason "ticket #4411" --local' },
+    ]);
+  });
+
+  it('reports --local lines it cannot run instead of skipping them', () => {
+    const { problems } = extractLocalExamples(doc);
+
+    expect(problems).toEqual([
+      'line 14: a --local example in a "plain" block: use a bash block',
+      'line 18: "npm run status -- <cus_...> --local" has a placeholder: write a literal value',
+    ]);
+  });
+
+  it('keeps a # inside quotes and drops one that starts a comment', () => {
+    expect(stripComment(`echo "a # b" 'c # d' e#f # g`)).toBe(`echo "a # b" 'c # d' e#f`);
+  });
+});
+
+describe('the runnable examples', { timeout: 300_000 }, () => {
+  const stateFile = path.join(mkdtempSync(path.join(tmpdir(), 'sbg-examples-')), 'stack.json');
+  let stack: NpmStart;
+  let stripe: FakeStripeApi;
+
+  beforeAll(async () => {
+    stripe = await startFakeStripeApi();
+    const port = await freePort();
+    stack = npmStart({ PORT: String(port), BILLING_GATE_LOCAL_STATE: stateFile });
+    await healthy(port, stack);
+  }, 180_000);
+
+  afterAll(async () => {
+    killGroup(stack?.npm.pid);
+    await stripe?.close();
+  });
+
+  /** Runs one example through the shell, as a reader pasting it would. */
+  function runExample(command: string) {
+    const { STRIPE_WEBHOOK_SECRET: _secret, ...env } = process.env;
+    return new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = spawn('sh', ['-c', command], {
+        cwd: ROOT,
+        env: {
+          ...env,
+          BILLING_GATE_LOCAL_STATE: stateFile,
+          STRIPE_API_KEY: stripe.apiKey,
+          STRIPE_API_BASE: stripe.url,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+      child.on('close', (code) => resolve({ code, output }));
+    });
+  }
+
+  /**
+   * Runs the examples in order, each until it succeeds: processing is asynchronous, so a
+   * status read right after a trigger may find the customer a moment later (exit 1).
+   */
+  async function runAll(examples: readonly Example[], where: string) {
+    for (const example of examples) {
+      let last = { code: null as number | null, output: '' };
+      const settled = await eventually(
+        async () => {
+          last = await runExample(example.command);
+          // Exit 2 (bad arguments) is never fixed by waiting.
+          return last.code === 0 || last.code === 2 ? last : null;
+        },
+        { timeoutMs: 30_000, intervalMs: 500, what: `${where} line ${example.line}` },
+      ).catch(() => last);
+      expect(
+        settled.code,
+        `${where} line ${example.line}: ${example.command}\n${settled.output}`,
+      ).toBe(0);
+    }
+  }
+
+  it('README.md shows its --local examples in runnable form', () => {
+    expect(extractLocalExamples(README).problems).toEqual([]);
+  });
+
+  it("every --local example of README.md's code blocks succeeds, in order", async () => {
+    await runAll(extractLocalExamples(README).examples, 'README.md');
+  });
+
+  it("every --local example of the commands' --help succeeds, in order", async () => {
+    const examples: Example[] = [];
+    for (const name of OPERATOR_COMMANDS) {
+      const { command } = (await import(`../../bin/${name}.ts`)) as { command: Command<object> };
+      for (const e of command.def.examples) {
+        if (/(^|\s)--local(\s|$)/.test(e.args)) {
+          examples.push({ line: examples.length + 1, command: `npm run ${name} -- ${e.args}` });
+        }
+      }
+    }
+    expect(examples.map((e) => e.command.split(' ')[2])).toEqual(
+      expect.arrayContaining([...OPERATOR_COMMANDS]),
+    );
+
+    await runAll(examples, '--help example');
+  });
+});
