@@ -167,6 +167,7 @@ export class BillingGate extends Construct {
       processorMaxConcurrency: config.processorMaxConcurrency,
       sweepMinutes: config.sweepMinutes,
       functionDefaults,
+      eventBridgeDeadLetters: config.eventBridgeSource !== null,
     });
     this.ingress = new Ingress(this, 'Ingress', {
       webhook,

@@ -265,6 +265,21 @@ describe('with ingress=eventbridge (all 28 types, live mode)', () => {
     expect(body).not.toContain('Webhooks received');
   });
 
+  it("tells, in each dead-letter alarm's runbook, that EventBridge's failures land there too", () => {
+    // Act
+    const descriptions = s.stack.gate.processing.processors.map(
+      (p) => s.resources[logicalId(p.alarms[0]!)]!.Properties.AlarmDescription as string,
+    );
+
+    // Assess
+    expect(descriptions).toHaveLength(HANDLED_TYPES.length);
+    for (const d of descriptions) {
+      expect(d).toContain('EventBridge could not deliver them');
+      expect(d).toContain('ERROR_CODE');
+      expect(d).toMatch(/npm run redrive -- --queue [a-z_.]+/);
+    }
+  });
+
   it('throttles only the routes that exist (no POST /webhook setting without its route)', () => {
     // Act
     const [[, stage]] = ofType(s, 'AWS::ApiGatewayV2::Stage') as [[string, Json]];
@@ -358,6 +373,17 @@ describe('with the default ingress', () => {
     ).toEqual([]);
     expect(s.stack.gate.eventBridge).toBeUndefined();
     expect(s.outputs[OUTPUT_KEYS.eventBusName]).toBeUndefined();
+  });
+
+  it("keeps the dead-letter alarm's runbook about the processor alone", () => {
+    // Act
+    const [processor] = s.stack.gate.processing.processors;
+    const description = s.resources[logicalId(processor!.alarms[0]!)]!.Properties
+      .AlarmDescription as string;
+
+    // Assess
+    expect(description).toMatch(/^invoice\.paid events failed 5 times/);
+    expect(description).not.toContain('EventBridge');
   });
 });
 
