@@ -1,16 +1,19 @@
 // `npm start -- --ingress eventbridge` as a user runs it: the local partner bus on
-// /eventbridge, no webhook (404, as in AWS), and `npm run trigger -- <type> --eventbridge
-// --local` sending an envelope through it to the processors; `--ingress` refused when
-// malformed.
+// /eventbridge, no webhook (404, as in AWS, and none in the banner), and `npm run trigger --
+// <type> --eventbridge --local` sending an envelope through it to the processors, applied
+// once; `--ingress` refused when malformed.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../bin/local/emulators';
+import { freePort, LOCAL_AWS } from '../../bin/local/emulators';
+import type { LocalState } from '../../bin/local/state-file';
 import { buildEvent, signatureHeader, stripeId } from '../../bin/stripe-events';
+import { FactStore } from '../../lambdas/adapters/fact-store';
 import { DEFAULTS } from '../../lambdas/config';
-import { eventually } from '../support/local-stack';
+import { eventually, factIds, itemStatus, settled } from '../support/local-stack';
 
 const ROOT = path.resolve(__dirname, '../..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -19,6 +22,8 @@ const STATE_FILE = path.join(mkdtempSync(path.join(tmpdir(), 'sbg-eb-')), 'stack
 let stack: ChildProcess;
 let output = '';
 let base: string;
+let ddb: DynamoDBClient | undefined;
+let store: FactStore;
 
 const childEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = {
@@ -74,9 +79,14 @@ beforeAll(async () => {
     intervalMs: 250,
     what: `npm start:\n${output}`,
   });
+  // The stack's own table, as the --local commands find it.
+  const state = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as LocalState;
+  ddb = new DynamoDBClient({ ...LOCAL_AWS, endpoint: state.dynamoEndpoint });
+  store = new FactStore(ddb, state.tableName);
 });
 
 afterAll(async () => {
+  ddb?.destroy();
   if (stack?.pid) {
     process.kill(-stack.pid, 'SIGINT');
     await new Promise((r) => stack.once('exit', r));
@@ -84,11 +94,15 @@ afterAll(async () => {
 });
 
 describe('npm start -- --ingress eventbridge', () => {
-  it('announces the local bus and its source', () => {
+  it('announces the local bus and its source, and no webhook', () => {
     // Assess
-    expect(output).toContain('ingress: eventbridge');
+    expect(output).toMatch(/ingress: +eventbridge \(POST \/webhook answers 404/);
     expect(output).toContain(`eventbridge: POST ${base}/eventbridge`);
     expect(output).toContain('aws.partner/stripe.com/ed_test_local');
+    expect(output).toContain('npm run trigger -- invoice.payment_failed --eventbridge --local');
+    expect(output).not.toContain(`POST ${base}/webhook`);
+    expect(output).not.toContain('stripe listen');
+    expect(output).not.toContain(DEFAULTS.localWebhookSecret);
   });
 
   it('has no webhook: a correctly signed event answers 404', async () => {
@@ -127,6 +141,12 @@ describe('npm start -- --ingress eventbridge', () => {
       { timeoutMs: 30_000, what: `the status of ${customer}` },
     );
 
+    const eventId = /sending invoice\.payment_failed (evt_\w+)/.exec(sent.stderr)?.[1];
+    await eventually(() => settled(store, customer, 1), {
+      timeoutMs: 30_000,
+      what: `the status item of ${customer} settled`,
+    });
+
     // Assess
     expect(sent.code).toBe(0);
     expect(sent.stdout).toMatch(/^HTTP 200 .*"delivered":\["invoice\.payment_failed"\]/);
@@ -134,6 +154,21 @@ describe('npm start -- --ingress eventbridge', () => {
       'in an EventBridge envelope from aws.partner/stripe.com/ed_test_local',
     );
     expect(status.canAllocate).toBe(false);
+    expect(eventId).toBeDefined();
+    expect(await factIds(store, customer)).toEqual([eventId]);
+    expect(await itemStatus(store, customer)).toMatchObject({
+      canAllocate: false,
+      lastEventId: eventId,
+    });
+  });
+
+  it('tells trigger without --eventbridge that this stack has no webhook', async () => {
+    // Act
+    const sent = await run([path.join('bin', 'trigger.ts'), 'invoice.paid', '--local']);
+
+    // Assess
+    expect(sent.code).toBe(1);
+    expect(sent.stderr).toMatch(/has no webhook URL \(it takes events through EventBridge only\)/);
   });
 
   it('tells trigger when no rule matched the envelope (another source refused)', async () => {

@@ -1,26 +1,33 @@
 // Through `npm start -- --ingress both`: a shuffled, duplicated workload over hundreds of
 // customers sent concurrently through the local EventBridge route (the bus and its rules),
 // with a tenth of the events also arriving as signed webhooks, must converge to the oracle
-// with every event applied exactly once: nothing lost, nothing doubled.
+// with every event applied exactly once: nothing lost, nothing doubled, and each customer's
+// status item equal to the full derivation over its stored facts.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../bin/local/emulators';
+import { freePort, LOCAL_AWS } from '../../bin/local/emulators';
 import { DEFAULT_LOCAL_EVENTBRIDGE_SOURCE } from '../../bin/local/eventbridge-bus';
+import type { LocalState } from '../../bin/local/state-file';
 import { signatureHeader } from '../../bin/stripe-events';
+import { FactStore } from '../../lambdas/adapters/fact-store';
 import { DEFAULTS } from '../../lambdas/config';
 import type { BillingStatus } from '../../lambdas/core/facts';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
 import { toEnvelope } from '../../lambdas/eventbridge/envelope';
-import { eventually } from '../support/local-stack';
+import { eventually, factIds, settled } from '../support/local-stack';
 import { essence, makeWorkload, oracle } from './workload';
 
 const ROOT = path.resolve(__dirname, '../..');
+const STATE_FILE = path.join(mkdtempSync(path.join(tmpdir(), 'sbg-ebrel-')), 's.json');
 let child: ChildProcess;
 let base: string;
 let output = '';
+let ddb: DynamoDBClient | undefined;
+let store: FactStore;
 
 /** Posts until a 2xx, backing off on 5xx and refused connections (as Stripe and EventBridge retry). */
 async function deliver(url: string, body: string, headers: Record<string, string> = {}) {
@@ -76,10 +83,7 @@ beforeAll(async () => {
         ...process.env,
         PORT: String(port),
         LOG_LEVEL: 'ERROR',
-        BILLING_GATE_LOCAL_STATE: path.join(
-          mkdtempSync(path.join(tmpdir(), 'sbg-ebrel-')),
-          's.json',
-        ),
+        BILLING_GATE_LOCAL_STATE: STATE_FILE,
       },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -92,9 +96,14 @@ beforeAll(async () => {
     intervalMs: 250,
     what: `npm start:\n${output}`,
   });
+  // The stack's own table, as the --local commands find it.
+  const state = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as LocalState;
+  ddb = new DynamoDBClient({ ...LOCAL_AWS, endpoint: state.dynamoEndpoint });
+  store = new FactStore(ddb, state.tableName);
 });
 
 afterAll(async () => {
+  ddb?.destroy();
   if (child?.pid) {
     process.kill(-child.pid, 'SIGINT');
     await new Promise((r) => child.once('exit', r));
@@ -146,6 +155,13 @@ describe('load through the EventBridge route', () => {
       );
       doubled += history.length - new Set(history).size;
       missing += [...ids].filter((id) => !history.includes(id)).length;
+      // The store itself: one fact per event, and the status item the full derivation
+      // (the processor writes the fact, then the item: give the last item its moment).
+      await eventually(() => settled(store, customer, ids.size), {
+        timeoutMs: 30_000,
+        what: `the status item of ${customer} to match its ${ids.size} facts`,
+      });
+      expect(await factIds(store, customer)).toEqual([...ids].sort());
       expect(essence((await status(customer))!)).toEqual(essence(expected.get(customer)!));
     }
     const figures = {
