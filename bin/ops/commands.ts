@@ -12,6 +12,7 @@ export const OPERATOR_COMMANDS = [
   'reconcile',
   'backfill',
   'register-endpoint',
+  'rebuild',
 ] as const;
 
 export type OperatorCommandName = (typeof OPERATOR_COMMANDS)[number];

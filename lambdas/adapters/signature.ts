@@ -1,4 +1,4 @@
-// Stripe webhook signature verification over the exact raw bytes (CONTRACT section 3),
+// Stripe webhook signature verification over the exact raw bytes (docs/behaviour.md#the-webhook-verifier),
 // with node:crypto only: the `stripe` package would add ~247 KB and ~20 ms of cold start to
 // the verifier for the same HMAC. Reasons never contain a secret or the body.
 //

@@ -1,4 +1,4 @@
-// The billing status (docs/behaviour.md): composed from a customer's status record and the
+// The billing status (docs/behaviour.md#the-billing-status): composed from a customer's status record and the
 // reading time. The rules own what each entry means (./rules); this file only puts their
 // conditions together with the customer-level ones and the override. Pure.
 

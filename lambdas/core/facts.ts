@@ -32,7 +32,7 @@ export interface AppliedFact extends Fact {
 
 export type OverrideMode = 'allow' | 'deny';
 
-/** One operator action on a customer: a set or a clear (see docs/behaviour.md, overrides). */
+/** One operator action on a customer: a set or a clear (docs/behaviour.md#the-billing-status). */
 export interface OverrideRecord {
   /** `ovr_...`, sortable by time of creation. */
   readonly id: string;
@@ -99,7 +99,7 @@ export interface PaymentMethodView {
   expYear: number | null;
 }
 
-/** The billing status JSON, field for field (docs/behaviour.md). */
+/** The billing status JSON, field for field (docs/behaviour.md#the-billing-status). */
 export interface BillingStatus {
   customerId: string;
   canAllocate: boolean;

@@ -33,7 +33,7 @@ export function historyOf(
       actor: o.actor,
     });
   }
-  return [...entries.values()].sort(
+  return Array.from(entries.values()).sort(
     (a, b) => a.created - b.created || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );
 }

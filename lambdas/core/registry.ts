@@ -79,7 +79,7 @@ export function parseEnabledTypes(value: string | readonly string[] | undefined)
   const items = (typeof value === 'string' ? value.split(',') : (value ?? []))
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
-  if (items.length === 0) return [...HANDLED_TYPES];
+  if (items.length === 0) return HANDLED_TYPES.slice();
   const unknown = items.filter((t) => !BY_TYPE.has(t));
   if (unknown.length > 0) {
     throw new Error(

@@ -154,7 +154,7 @@ function uniqueBy<T>(items: readonly T[], id: (t: T) => string, at: (t: T) => st
     const prior = seen.get(id(item));
     if (!prior || millis(at(item)) < millis(at(prior))) seen.set(id(item), item);
   }
-  return [...seen.values()];
+  return Array.from(seen.values());
 }
 
 /**

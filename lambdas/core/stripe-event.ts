@@ -1,4 +1,4 @@
-// The Stripe event envelope as the verifier accepts it (CONTRACT section 3), and small
+// The Stripe event envelope as the verifier accepts it (docs/behaviour.md#the-webhook-verifier), and small
 // readers for the loosely typed objects inside it. Pure: no I/O, no AWS SDK.
 
 export type StripeObject = Record<string, unknown>;
@@ -17,7 +17,7 @@ export interface StripeEvent {
   };
 }
 
-/** Prefix of the synthetic events `npm run backfill` queues (CONTRACT section 7). */
+/** Prefix of the synthetic events `npm run backfill` queues (docs/behaviour.md#backfill). */
 export const BACKFILL_ID_PREFIX = 'bf_';
 
 /**

@@ -1,4 +1,4 @@
-// The status API (docs/behaviour.md): billing status and history reads, operator overrides.
+// The status API (docs/behaviour.md#local-mode): billing status and history reads, operator overrides.
 // A status read is one GetItem of the customer's status item. Behind API Gateway with IAM
 // authorisation in AWS; on 127.0.0.1 locally.
 

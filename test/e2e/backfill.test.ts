@@ -1,4 +1,4 @@
-// The backfill story end to end (CONTRACT section 7) through `npm start`: a customer whose
+// The backfill story end to end (docs/behaviour.md#backfill) through `npm start`: a customer whose
 // trouble predates the deployment is blocked after `npm run backfill -- --local`, and later
 // real webhooks merge with the backfilled facts by the ordinary rules.
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -1,5 +1,5 @@
 // `npm run backfill` against the fake Stripe API and the real emulators: the synthetic events
-// it builds (CONTRACT section 7), its filters, its all-or-nothing listing, and that applying
+// it builds (docs/behaviour.md#backfill), its filters, its all-or-nothing listing, and that applying
 // a second run's events through the real processor changes no derived status.
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';

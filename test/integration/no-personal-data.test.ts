@@ -1,6 +1,7 @@
 // No raw Stripe bodies at rest: after applying (and parking) an event of every handled type,
 // each carrying the personal data Stripe puts in such objects, no stored item holds an
-// e-mail, name, address, phone or card fingerprint. Only what a rule needs is kept.
+// e-mail, name, address, phone or card fingerprint. Only what a rule needs is kept
+// (docs/behaviour.md#rules, on parked events).
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildEvent, stripeId } from '../../bin/stripe-events';

@@ -1,6 +1,7 @@
 // The processor against DynamoDB Local: exactly-once application, no lost update under
 // real concurrency, crash windows around both writes, parking, and owner lookups. After
-// every scenario the status item must say what the full derivation over the stored facts says.
+// every scenario the status item must say what the full derivation over the stored facts says
+// (docs/behaviour.md#guarantees, docs/behaviour.md#status-at-constant-cost).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';

@@ -187,7 +187,7 @@ const SUBSCRIPTION_ORDER: ReadonlyMap<string, number> = new Map([
   ['incomplete_expired', 6],
 ]);
 const SUBSCRIPTION_TERMINAL = new Set(['canceled', 'incomplete_expired']);
-/** Statuses unknown to the contract's order rank below all known ones. */
+/** Statuses unknown to the subscription order rank below all known ones. */
 const rank = (status: string | null) =>
   status === null ? -1 : (SUBSCRIPTION_ORDER.get(status) ?? -1);
 

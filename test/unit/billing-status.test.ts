@@ -1,7 +1,9 @@
+// The status record as a whole: canAllocate, overrides, sorting, the record's own fields
+// (docs/behaviour.md#the-billing-status).
 import { describe, expect, it } from 'vitest';
 import { buildEvent } from '../../bin/stripe-events';
 import { deriveBillingStatus } from '../../lambdas/core/billing-status';
-import type { OverrideRecord } from '../../lambdas/core/facts';
+import type { AppliedFact, OverrideRecord } from '../../lambdas/core/facts';
 import { historyOf } from '../../lambdas/core/history';
 import { CUSTOMER, applied, reasons, statusOf } from '../support/derive';
 
@@ -298,5 +300,47 @@ describe('history', () => {
   it('lists a duplicated override once', () => {
     const o = override('ovr_1', 'deny', '2026-11-22T10:00:00.000Z');
     expect(historyOf([], [o, o])).toHaveLength(1);
+  });
+});
+
+describe('long histories', () => {
+  it('derives the status of 150,000 facts of one customer (no call-stack limit)', () => {
+    // Hourly usage billing for 17 years: the first version failed near 125,000 facts.
+    const facts: AppliedFact[] = [];
+    for (let i = 0; i < 75_000; i++) {
+      const created = 1_600_000_000 + i * 3600;
+      const at = new Date(created * 1000).toISOString();
+      const base = { customerId: CUSTOMER, livemode: true, appliedAt: at, created };
+      facts.push({
+        ...base,
+        eventId: `evt_c${i}`,
+        type: 'charge.succeeded',
+        objectId: `ch_${i}`,
+        data: { status: 'succeeded', paymentIntent: `pi_${i}` },
+      });
+      facts.push({
+        ...base,
+        eventId: `evt_p${i}`,
+        type: i === 74_999 ? 'payment_intent.payment_failed' : 'payment_intent.succeeded',
+        objectId: `pi_${i}`,
+        data: { status: i === 74_999 ? 'requires_payment_method' : 'succeeded' },
+      });
+    }
+    const status = deriveBillingStatus({
+      customerId: CUSTOMER,
+      facts,
+      overrides: [],
+      now: 1_900_000_000,
+      expiryWarningDays: 30,
+    });
+    expect(status?.blockers).toEqual([
+      {
+        reason: 'payment_failed',
+        objectId: 'pi_74999',
+        since: 1_600_000_000 + 74_999 * 3600,
+        eventId: 'evt_p74999',
+      },
+    ]);
+    expect(status?.lastEventId).toBe('evt_p74999');
   });
 });

@@ -1,6 +1,6 @@
 // Property: the billing status is a function of the SET of applied events and overrides.
 // Any delivery order, with any duplicates and any commit times, converges to the same
-// record (CONTRACT section 4, "Guarantees"), apart from lastEventId/updatedAt/livemode.
+// record (docs/behaviour.md#guarantees), apart from lastEventId/updatedAt/livemode.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildEvent } from '../../bin/stripe-events';

@@ -1,5 +1,5 @@
 // verifyStripeSignature against headers made by the stripe package itself
-// (generateTestHeaderString), one CONTRACT section 3 case per test.
+// (generateTestHeaderString), one case of docs/behaviour.md#the-webhook-verifier per test.
 import { describe, expect, it } from 'vitest';
 import { loadLocalConfig } from '../../bin/local/config';
 import { buildEvent, signatureHeader } from '../../bin/stripe-events';

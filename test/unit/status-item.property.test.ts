@@ -1,6 +1,7 @@
 // Property: the status read from the billing-status item equals the full derivation over all
 // stored facts, whatever the delivery order, duplicates, interleaved overrides and crashes
-// between the fact write and the status write (repaired when the message is redelivered).
+// between the fact write and the status write (repaired when the message is redelivered):
+// docs/behaviour.md#status-at-constant-cost.
 // The first version's monolithic derivation (test/support/reference-derivation.ts) is a second,
 // independent oracle. Real concurrency against DynamoDB Local is in
 // test/integration/status-item.property.test.ts.

@@ -101,7 +101,7 @@ describe('backfill events', () => {
     expect(stripeEventProblem(event, { allowBackfillIds: true })).toBeNull();
   });
 
-  it('maps each listed kind to the event type of CONTRACT section 7', () => {
+  it('maps each listed kind to the event type of docs/behaviour.md#backfill', () => {
     expect([
       backfillType('invoices', { status: 'open' }),
       backfillType('invoices', { status: 'uncollectible' }),

@@ -1,5 +1,5 @@
 // The verifier handler with an injected queue port and secrets source: every answer of
-// CONTRACT section 3, what is queued, what is logged and counted.
+// docs/behaviour.md#the-webhook-verifier, what is queued, what is logged and counted.
 import { createHmac } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';

@@ -121,10 +121,12 @@ const expiryKey = (f: Fact) =>
 
 /** Newest details: greatest created, then the later expiry, then the greatest event id. */
 function newestDetails(facts: readonly AppliedFact[]): AppliedFact {
-  return [...facts].sort(
-    (a, b) =>
-      b.created - a.created || expiryKey(b) - expiryKey(a) || compareIds(b.eventId, a.eventId),
-  )[0]!;
+  return facts
+    .slice()
+    .sort(
+      (a, b) =>
+        b.created - a.created || expiryKey(b) - expiryKey(a) || compareIds(b.eventId, a.eventId),
+    )[0]!;
 }
 
 /** Every fact of one method, whichever kind (source or payment method) sent it. */

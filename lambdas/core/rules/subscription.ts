@@ -64,9 +64,9 @@ function newest(facts: readonly AppliedFact[], meaningOf: MeaningOf): AppliedFac
   const ties = facts.filter((f) => f.created === latest);
   const winner = ties.find((c) => ties.every((d) => d === c || comesAfter(c, d)));
   if (winner) return winner;
-  return [...ties].sort(
-    (a, b) => rank(status(b)) - rank(status(a)) || compareIds(b.eventId, a.eventId),
-  )[0]!;
+  return ties
+    .slice()
+    .sort((a, b) => rank(status(b)) - rank(status(a)) || compareIds(b.eventId, a.eventId))[0]!;
 }
 
 /** Fact data: `{ status, previousStatus }` (`previousStatus` from `previous_attributes`, or null). */

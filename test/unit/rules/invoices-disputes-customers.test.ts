@@ -1,3 +1,4 @@
+// Invoices, disputes and customers: their rows of docs/behaviour.md#rules.
 import { describe, expect, it } from 'vitest';
 import { buildEvent } from '../../../bin/stripe-events';
 import { disputeRule } from '../../../lambdas/core/rules/dispute';

@@ -1,3 +1,5 @@
+// Payment methods and sources: details, statuses and derived warnings
+// (docs/behaviour.md#payment-methods).
 import { describe, expect, it } from 'vitest';
 import { buildEvent, fixture } from '../../../bin/stripe-events';
 import { expiryInstant } from '../../../lambdas/core/billing-status';
@@ -91,7 +93,7 @@ describe('payment method details', () => {
     ]);
   });
 
-  it('maps every legacy brand name of the contract', () => {
+  it('maps every legacy brand name of docs/behaviour.md#the-billing-status', () => {
     const table: Record<string, string> = {
       'American Express': 'amex',
       'Cartes Bancaires': 'cartes_bancaires',

@@ -1,3 +1,4 @@
+// PaymentIntents, legacy charges and supersede: the payment rows of docs/behaviour.md#rules.
 import { describe, expect, it } from 'vitest';
 import { buildEvent } from '../../../bin/stripe-events';
 import { reasons, statusOf } from '../../support/derive';

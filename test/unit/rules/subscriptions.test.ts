@@ -1,3 +1,4 @@
+// Subscriptions: their status, same-second ties and blockers (docs/behaviour.md#rules).
 import { describe, expect, it } from 'vitest';
 import { buildEvent } from '../../../bin/stripe-events';
 import { statusOf } from '../../support/derive';

@@ -1,4 +1,4 @@
-// Whose record an event touches (docs/behaviour.md), and what each rule hands the store: the
+// Whose record an event touches (docs/behaviour.md#whose-record-an-event-touches), and what each rule hands the store: the
 // fact's object and the ids that tie parked events to their customer.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
