@@ -13,8 +13,15 @@ import { ConfigError } from '../lambdas/core/errors';
 import { HANDLED_TYPES } from '../lambdas/core/registry';
 import { makeLogger, makeMetrics } from '../lambdas/observability';
 import { makeVerifierHandler } from '../lambdas/verifier/make-verifier';
+import { acceptsEventBridge, acceptsWebhooks } from '../lambdas/eventbridge/ingress-mode';
 import { alreadyRunningMessage, portInUseMessage, startupBanner } from './local/banner';
 import { loadLocalConfig, type LocalConfig } from './local/config';
+import {
+  admitEventBridgeRules,
+  localIngressConfig,
+  makeLocalEventBus,
+  type LocalIngress,
+} from './local/eventbridge-bus';
 import { LOCAL_AWS, startEmulators, type Emulators } from './local/emulators';
 import { createFront, type ApiHandler } from './local/front';
 import { startLocalPipeline, type LocalPipeline } from './local/pipeline';
@@ -39,8 +46,10 @@ const PARENT_CHECK_MS = 500;
 async function main(): Promise<void> {
   const startedAt = performance.now();
   let config: LocalConfig;
+  let ingress: LocalIngress;
   try {
     config = loadLocalConfig(process.env);
+    ingress = localIngressConfig(process.argv.slice(2), process.env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     console.error(`configuration error: ${err.message}`);
@@ -51,11 +60,14 @@ async function main(): Promise<void> {
 
   let ready = false;
   let verifier: ApiHandler | null = null;
+  let eventBus: ApiHandler | null = null;
   let pipeline: LocalPipeline | undefined;
   let emulators: Promise<Emulators> | undefined;
   const server = createFront(
     {
-      verifier: (event) => verifier!(event), // only called once ready
+      // only called once ready
+      verifier: acceptsWebhooks(ingress.mode) ? (event) => verifier!(event) : null,
+      eventBridge: acceptsEventBridge(ingress.mode) ? (event) => eventBus!(event) : null,
       statusApi: () => pipeline?.statusApi ?? null,
       ready: () => ready,
     },
@@ -136,6 +148,16 @@ async function main(): Promise<void> {
       }),
     ]);
     ddb.destroy();
+    if (acceptsEventBridge(ingress.mode)) {
+      await admitEventBridgeRules(sqs, queues, ingress.source);
+      eventBus = makeLocalEventBus({
+        source: ingress.source,
+        stripeMode: config.stripeMode,
+        queues,
+        sqs,
+        logger: makeLogger('eventbridge'),
+      });
+    }
 
     verifier = makeVerifierHandler({
       secrets: staticWebhookSecrets(config.secrets),
@@ -163,7 +185,8 @@ async function main(): Promise<void> {
     writeLocalState({
       pid: process.pid,
       port: config.port,
-      webhookUrl: `${base}/webhook`,
+      // Empty without the webhook, as a stack deployed without it has no WebhookUrl output.
+      webhookUrl: acceptsWebhooks(ingress.mode) ? `${base}/webhook` : '',
       apiUrl: base,
       dynamoEndpoint,
       sqsEndpoint,
@@ -173,7 +196,9 @@ async function main(): Promise<void> {
       webhookSecret: config.secretFromEnv ? 'env' : 'default',
     });
     ready = true;
-    console.log(startupBanner(config, queues.length, (performance.now() - startedAt) / 1000));
+    console.log(
+      startupBanner(config, queues.length, (performance.now() - startedAt) / 1000, ingress),
+    );
   } catch (err) {
     if (stopping) return;
     console.error(`start-up failed: ${(err as Error).message}`);

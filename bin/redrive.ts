@@ -1,6 +1,8 @@
 // `npm run redrive -- --queue <event type> | --all [--dry-run] [--local]`: moves
 // dead-lettered events back to their processor queues once the fault is fixed. Processors
-// deduplicate by event id, so a message moved twice is still applied once.
+// deduplicate by event id, so a message moved twice is still applied once. Where
+// EventBridge may dead-letter too (ingress eventbridge or both), its messages are unwrapped
+// to the Stripe event on the way back (bin/ops/eventbridge-dead-letters.ts).
 
 import {
   DeleteMessageCommand,
@@ -14,6 +16,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { registryEntry } from '../lambdas/core/registry';
+import { eventBridgeMayDeadLetter, toProcessorMessage } from './ops/eventbridge-dead-letters';
 import {
   defineCommand,
   EXIT_FAILURE,
@@ -54,7 +57,7 @@ export interface DlqCount {
 
 export interface MoveResult {
   moved: number;
-  method: 'move task' | 'receive/send/delete';
+  method: 'move task' | 'receive/send/delete' | 'receive/unwrap/send/delete';
 }
 
 type Progress = (line: string) => void;
@@ -165,6 +168,7 @@ export async function moveByReceive(
   q: ResolvedQueue,
   limit: number,
   progress: Progress,
+  convert?: typeof toProcessorMessage,
 ): Promise<number> {
   let moved = 0;
   let emptyReceives = 0;
@@ -183,11 +187,22 @@ export async function moveByReceive(
     emptyReceives = messages.length === 0 ? emptyReceives + 1 : 0;
     for (const m of messages) {
       seen.add(m.MessageId!);
-      const attributes = sendableAttributes(m.MessageAttributes);
+      let out = { body: m.Body ?? '', attributes: sendableAttributes(m.MessageAttributes) };
+      if (convert) {
+        try {
+          out = convert(m, out.attributes);
+        } catch (err) {
+          progress(
+            `  ${q.type}: left message ${m.MessageId} in the DLQ: ${(err as Error).message}`,
+          );
+          continue;
+        }
+      }
+      const attributes = out.attributes;
       await sqs.send(
         new SendMessageCommand({
           QueueUrl: q.queueUrl,
-          MessageBody: m.Body ?? '',
+          MessageBody: out.body,
           ...(attributes ? { MessageAttributes: attributes } : {}),
         }),
       );
@@ -208,6 +223,14 @@ export async function moveBack(
   progress: Progress,
   pollIntervalMs?: number,
 ): Promise<MoveResult> {
+  if (await eventBridgeMayDeadLetter(sqs, q.dlqUrl)) {
+    // A move task would move EventBridge's envelopes verbatim, and they would fail again.
+    progress(`  ${q.type}: EventBridge may dead-letter here: receiving, unwrapping, resending`);
+    return {
+      moved: await moveByReceive(sqs, q, count, progress, toProcessorMessage),
+      method: 'receive/unwrap/send/delete',
+    };
+  }
   try {
     return { moved: await moveWithTask(sqs, q, progress, pollIntervalMs), method: 'move task' };
   } catch (err) {
@@ -237,6 +260,7 @@ export const command = defineCommand<RedriveDeps>({
     'applied twice.',
   description: [
     "It uses SQS's own redrive (StartMessageMoveTask); where the server lacks it, it receives, sends and deletes each message, keeping its body and attributes.",
+    'A dead-letter queue that EventBridge may write to (a stack deployed with -c ingress=eventbridge or both, or npm start -- --ingress eventbridge|both) also holds the events EventBridge could not deliver, in its own form: the EventBridge envelope, with ERROR_CODE and ERROR_MESSAGE attributes. Such a queue is moved by receive, send and delete, and each of those messages goes back as the Stripe event it carries, as the verifier would have queued it; a message that carries no Stripe event stays in the dead-letter queue and is named.',
   ],
   options: {
     queue: {

@@ -3,7 +3,8 @@
 // An existing endpoint is updated; otherwise one is created with the API version the
 // `stripe` package is built for, and the signing secret Stripe returns once is added to the
 // stack's webhook secret (Secrets Manager, or a file for `npm start`). The secret is never
-// printed.
+// printed. With `--eventbridge --aws-account <id> --aws-region <region>` it creates or
+// updates Stripe's Amazon EventBridge event destination instead (bin/ops/event-destination.ts).
 
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -17,6 +18,13 @@ import { ConfigError } from '../lambdas/core/errors';
 import { HANDLED_TYPES } from '../lambdas/core/registry';
 import { LOCAL_STATE_FILE } from './local/state-file';
 import { defineCommand, EXIT_OK, runIfEntryPoint, UsageError } from './ops/command';
+import {
+  checkAwsAccount,
+  checkAwsRegion,
+  checkEventTypes,
+  describeDestination,
+  registerEventDestination,
+} from './ops/event-destination';
 import {
   explainStripeError,
   stripeApiKey,
@@ -232,6 +240,7 @@ export const command = defineCommand<RegisterDeps>({
     "pins and adds its signing secret to the stack's webhook secret (never printed).",
   description: [
     "The stack keeps the secrets it already holds, so an endpoint being replaced still verifies. Stripe cannot change an existing endpoint's API version: when one follows another version, or the account's default, the command says so and how to move it.",
+    "With --eventbridge: creates or updates instead the Stripe event destination that delivers to Amazon EventBridge in that AWS account and region (snapshot events, the pinned API version, the account's own events), and prints its partner event source. Deploy with -c ingress=eventbridge (or both) -c eventBridgeSource=<that source> within 7 days to associate it. This form reads nothing of a stack (the destination comes before the stack that associates it), so it takes no --local, --stack or --region.",
   ],
   options: {
     url: {
@@ -244,8 +253,32 @@ export const command = defineCommand<RegisterDeps>({
       choices: ['live', 'test'],
       description: 'refuse to run unless STRIPE_API_KEY is of this mode',
     },
+    eventbridge: {
+      type: 'boolean',
+      description: "register Stripe's Amazon EventBridge event destination instead of a webhook",
+    },
+    'aws-account': {
+      type: 'string',
+      value: 'id',
+      description: 'with --eventbridge: the 12-digit AWS account the events go to',
+    },
+    'aws-region': {
+      type: 'string',
+      value: 'region',
+      description: 'with --eventbridge: its AWS region, e.g. eu-west-1',
+    },
+    'event-types': {
+      type: 'string',
+      value: 'a,b,...',
+      description:
+        'with --eventbridge: the types the stack enables, as -c enabledEventTypes lists them ' +
+        '(default: every handled type)',
+    },
   },
-  usage: [['url', '[mode]']],
+  usage: [
+    ['url', '[mode]'],
+    ['eventbridge', 'aws-account', 'aws-region', '[event-types]', '[mode]'],
+  ],
   environment: STRIPE_ENVIRONMENT,
   failure: 'Stripe refused, the key is of the other mode, or the secret could not be stored',
   explainError: explainStripeError,
@@ -258,10 +291,41 @@ export const command = defineCommand<RegisterDeps>({
       args: '--url http://127.0.0.1:3000/webhook --local',
       note: 'a test endpoint for `npm start` (Stripe cannot reach it; for trying the command)',
     },
+    {
+      args: '--eventbridge --aws-account 123456789012 --aws-region eu-west-1 --mode live',
+      note: "Stripe's EventBridge destination for that account and region; prints the partner event source to deploy with",
+    },
   ],
   async run({ args, target, io, deps }) {
+    if (args.flag('eventbridge')) {
+      if (args.given('url')) throw new UsageError('--url and --eventbridge exclude each other');
+      if (target.local || target.stackName !== undefined || target.region !== undefined) {
+        throw new UsageError(
+          '--eventbridge reads nothing of a stack: drop --local, --stack and --region (--aws-account and --aws-region say where the events go)',
+        );
+      }
+      const request = {
+        awsAccount: checkAwsAccount(args.string('aws-account')),
+        awsRegion: checkAwsRegion(args.string('aws-region')),
+        enabledEvents: checkEventTypes(args.string('event-types')),
+      };
+      const mode = checkMode(stripeApiKey(io.env), args.string('mode'));
+      io.err(
+        `register-endpoint: Amazon EventBridge in ${request.awsAccount}/${request.awsRegion} (${mode} mode), ${request.enabledEvents.length} event types`,
+      );
+      const outcome = await registerEventDestination(stripeFor(deps, io), request, (line) =>
+        io.err(line),
+      );
+      for (const line of describeDestination(outcome)) io.out(line);
+      return EXIT_OK;
+    }
+    for (const name of ['aws-account', 'aws-region', 'event-types']) {
+      if (args.given(name)) throw new UsageError(`--${name} goes with --eventbridge`);
+    }
     const urlArg = args.string('url');
-    if (urlArg === undefined) throw new UsageError('--url is required');
+    if (urlArg === undefined) {
+      throw new UsageError('--url is required (or --eventbridge, for the EventBridge destination)');
+    }
     const url = checkEndpointUrl(urlArg, target.local);
     const mode = checkMode(stripeApiKey(io.env), args.string('mode'));
     const stripe = stripeFor(deps, io);

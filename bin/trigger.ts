@@ -1,5 +1,7 @@
 // `npm run trigger -- <event type> [--customer cus_...] [--url <webhook url>] [--local]`:
-// sends one realistic, correctly signed Stripe event to the webhook, the way Stripe would.
+// sends one realistic, correctly signed Stripe event to the webhook, the way Stripe would;
+// with `--eventbridge`, in the EventBridge envelope of Stripe's event destination to the
+// local partner event bus (bin/ops/eventbridge-trigger.ts).
 
 import { DEFAULTS, parseWebhookSecrets } from '../lambdas/config';
 import { REGISTRY, registryEntry } from '../lambdas/core/registry';
@@ -15,7 +17,8 @@ import {
 } from './ops/command';
 import { renderTable } from './ops/table';
 import { resolveTarget, TargetError, type Target, type TargetOptions } from './ops/target';
-// bin/stripe-events (and with it the `stripe` package) is loaded only to send an event.
+// bin/stripe-events (and with it the `stripe` package) is loaded only to send an event, and
+// bin/ops/eventbridge-trigger (with the SQS client of the local bus) only for --eventbridge.
 
 export interface TriggerDeps extends CommandDeps {
   connect?: (options: TargetOptions) => Promise<Target>;
@@ -97,6 +100,7 @@ export const command = defineCommand<TriggerDeps>({
     'objects and signed the way Stripe signs it, to the webhook, and prints the HTTP answer.',
   description: [
     "Signing secret: STRIPE_WEBHOOK_SECRET (the first one when several are listed); else, with --local, the development secret `npm start` prints; else the deployed stack's webhook secret in Secrets Manager.",
+    "With --eventbridge the event is not signed: it goes in the EventBridge envelope Stripe's event destination produces to the local partner event bus of `npm start -- --ingress eventbridge` (or both), from the partner event source EVENTBRIDGE_SOURCE names, as npm start reads it. Only Stripe can put events on a partner event bus in AWS, so --eventbridge needs --local (or --url of a local bus). For example, with `npm start -- --ingress both` running: npm run trigger -- invoice.payment_failed --eventbridge --local",
   ],
   positionals: {
     type: { value: 'event type', description: 'a handled event type (see --list)' },
@@ -113,12 +117,24 @@ export const command = defineCommand<TriggerDeps>({
     url: {
       type: 'string',
       value: 'webhook url',
-      description: "where to post (default: the target stack's webhook URL)",
+      description:
+        "where to post (default: the target stack's webhook URL; with --eventbridge, the local bus)",
+    },
+    eventbridge: {
+      type: 'boolean',
+      description:
+        "send it as Stripe's EventBridge destination does, in an EventBridge envelope, to the " +
+        'local bus (npm start -- --ingress eventbridge|both; with --local)',
     },
   },
-  usage: [['type', '[customer]', '[url]'], ['list']],
+  usage: [['type', '[customer]', '[url]', '[eventbridge]'], ['list']],
   environment: [
     { name: 'STRIPE_WEBHOOK_SECRET', description: 'the signing secret of the endpoint at --url' },
+    {
+      name: 'EVENTBRIDGE_SOURCE',
+      description:
+        'with --eventbridge: the partner event source of the envelope (default: the one npm start uses by default)',
+    },
   ],
   failure: 'the webhook answered something other than 2xx, or could not be reached',
   examples: [
@@ -149,6 +165,24 @@ export const command = defineCommand<TriggerDeps>({
       customerArg === undefined ? undefined : customerIdArg(customerArg, '--customer');
     const urlArg = args.string('url');
     const explicitUrl = urlArg === undefined ? undefined : checkUrl(urlArg);
+    if (args.flag('eventbridge')) {
+      const { triggerThroughEventBridge } = await import('./ops/eventbridge-trigger');
+      const target = targetOptions.local
+        ? await (deps.connect ?? resolveTarget)(targetOptions)
+        : null;
+      try {
+        return await triggerThroughEventBridge({
+          type,
+          customer,
+          url: explicitUrl,
+          target,
+          io,
+          fetch: deps.fetch ?? fetch,
+        });
+      } finally {
+        target?.close();
+      }
+    }
 
     // With --url and no --local nothing about the stack is needed but the secret from env.
     const needsTarget =
@@ -160,7 +194,7 @@ export const command = defineCommand<TriggerDeps>({
       const url = explicitUrl ?? target?.webhookUrl;
       if (!url) {
         throw new TargetError(
-          `${target?.describe() ?? 'the stack'} has no webhook URL; pass --url`,
+          `${target?.describe() ?? 'the stack'} has no webhook URL (it takes events through EventBridge only); pass --url`,
         );
       }
       const { secret, source } = await signingSecret(io.env, target, targetOptions.local);

@@ -37,25 +37,40 @@ export class BillingGateStack extends Stack {
       signatureToleranceSeconds: config.signatureToleranceSeconds,
       applicationLogLevel: config.applicationLogLevel,
       systemLogLevel: config.systemLogLevel,
+      ingress: config.ingress,
+      ...(config.eventBridgeSource ? { eventBridgeSource: config.eventBridgeSource } : {}),
     });
     const gate = this.gate;
 
-    this.output(
-      OUTPUT_KEYS.webhookUrl,
-      gate.ingress.webhookUrl,
-      'Register this URL in Stripe (npm run register-endpoint)',
-    );
+    // Without the webhook (ingress eventbridge) there is no URL and no signing secret to
+    // publish; the operator commands treat both outputs as optional.
+    if (gate.ingress.webhookVerifier) {
+      this.output(
+        OUTPUT_KEYS.webhookUrl,
+        gate.ingress.webhookUrl,
+        'Register this URL in Stripe (npm run register-endpoint)',
+      );
+    }
     this.output(
       OUTPUT_KEYS.apiUrl,
       gate.ingress.apiUrl,
       'Base URL of the IAM-authorised customer routes',
     );
     this.output(OUTPUT_KEYS.tableName, gate.store.table.tableName, 'The billing table');
-    this.output(
-      OUTPUT_KEYS.webhookSecretArn,
-      gate.secrets.webhookSecret.secretArn,
-      'Stripe webhook signing secret(s)',
-    );
+    if (gate.secrets.signingSecret) {
+      this.output(
+        OUTPUT_KEYS.webhookSecretArn,
+        gate.secrets.signingSecret.secretArn,
+        'Stripe webhook signing secret(s)',
+      );
+    }
+    if (gate.eventBridge) {
+      this.output(
+        OUTPUT_KEYS.eventBusName,
+        gate.eventBridge.bus.eventBusName,
+        "The partner event bus of Stripe's EventBridge destination",
+      );
+    }
     this.output(
       OUTPUT_KEYS.apiKeySecretArn,
       gate.secrets.apiKeySecret.secretArn,

@@ -1,6 +1,7 @@
 // The whole billing gate as one construct, for this project's stack and for any CDK app
 // that embeds it: the HTTP API, one queue, dead-letter queue and processor per enabled
-// event type, the table, secrets, topics, alarms, dashboard and the three access policies.
+// event type, the table, secrets, topics, alarms, dashboard and the three access policies;
+// with the EventBridge ingress, also the partner event bus and its rules.
 // Props are the context keys of `npx cdk deploy -c key=value`, validated the same way.
 
 import {
@@ -16,6 +17,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct, type IConstruct } from 'constructs';
 import { metricNamespace } from '../lambdas/core/metric-names';
+import { acceptsWebhooks, type IngressMode } from '../lambdas/eventbridge/ingress-mode';
 import {
   loadConfig,
   type ApplicationLogLevel,
@@ -23,6 +25,7 @@ import {
   type StripeModeSetting,
   type SystemLogLevel,
 } from './config';
+import { EventBridgeIngress } from './eventbridge-ingress';
 import type { FunctionDefaults } from './gate-function';
 import { Ingress, OVERRIDE_ROUTES, READ_ROUTES } from './ingress';
 import { Monitoring } from './monitoring';
@@ -84,6 +87,22 @@ export interface BillingGateProps {
   readonly applicationLogLevel?: ApplicationLogLevel;
   /** The lowest level of Lambda's platform lines; WARN drops START/END/REPORT. @default 'WARN' */
   readonly systemLogLevel?: SystemLogLevel;
+  /**
+   * How Stripe's events come in: `webhook` (the public `POST /webhook` route, its verifier
+   * and signing secret), `eventbridge` (Stripe's Amazon EventBridge destination: a partner
+   * event bus with one rule per enabled type, and no public route, verifier or signing
+   * secret), or `both` (while moving from one to the other; each event is still applied
+   * once).
+   * @default 'webhook'
+   */
+  readonly ingress?: IngressMode;
+  /**
+   * The partner event source Stripe created for its EventBridge destination,
+   * `aws.partner/stripe.com/ed_...` (`npm run register-endpoint -- --eventbridge` prints
+   * it). Required with ingress `eventbridge` or `both`, refused with `webhook`.
+   * @default - none
+   */
+  readonly eventBridgeSource?: string;
 }
 
 /** Warning ids this construct may add at synth (acknowledge with Annotations.acknowledgeWarning). */
@@ -100,6 +119,8 @@ export class BillingGate extends Construct {
   readonly notifications: Notifications;
   readonly processing: Processing;
   readonly ingress: Ingress;
+  /** Stripe's EventBridge destination: the partner bus and its rules; undefined with ingress `webhook`. */
+  readonly eventBridge: EventBridgeIngress | undefined;
   readonly notifier: Notifier;
   readonly monitoring: Monitoring;
   /** May invoke the read routes (billing status, events); attach to a caller's role. */
@@ -128,8 +149,9 @@ export class BillingGate extends Construct {
       systemLogLevel: config.systemLogLevel,
     };
 
+    const webhook = acceptsWebhooks(config.ingress);
     this.store = new Store(this, 'Store');
-    this.secrets = new StripeSecrets(this, 'Secrets');
+    this.secrets = new StripeSecrets(this, 'Secrets', { webhookSecret: webhook });
     this.notifications = new Notifications(this, 'Notifications', {
       alarmEmail: config.alarmEmail,
     });
@@ -145,12 +167,14 @@ export class BillingGate extends Construct {
       processorMaxConcurrency: config.processorMaxConcurrency,
       sweepMinutes: config.sweepMinutes,
       functionDefaults,
+      eventBridgeDeadLetters: config.eventBridgeSource !== null,
     });
     this.ingress = new Ingress(this, 'Ingress', {
+      webhook,
       queues: this.processing.queues,
       queueUrlPrefix: this.processing.queueUrlPrefix,
       enabledEventTypes: config.enabledEventTypes,
-      webhookSecret: this.secrets.webhookSecret,
+      ...(this.secrets.signingSecret ? { webhookSecret: this.secrets.signingSecret } : {}),
       store: this.store,
       stripeMode: config.stripeMode,
       signatureToleranceSeconds: config.signatureToleranceSeconds,
@@ -162,6 +186,15 @@ export class BillingGate extends Construct {
       },
       functionDefaults,
     });
+    this.eventBridge = config.eventBridgeSource
+      ? new EventBridgeIngress(this, 'EventBridge', {
+          eventSourceName: config.eventBridgeSource,
+          stripeMode: config.stripeMode,
+          targets: this.processing.processors,
+          alarmAction,
+          alarmNamePrefix: config.queuePrefix,
+        })
+      : undefined;
     this.notifier = new Notifier(this, 'Notifier', {
       store: this.store,
       topic: this.notifications.announcementsTopic,
@@ -175,11 +208,14 @@ export class BillingGate extends Construct {
       metricsNamespace: this.metricsNamespace,
       alarmAction,
       api: this.ingress.api,
-      verifier: this.ingress.verifier.function,
+      ...(this.ingress.webhookVerifier ? { verifier: this.ingress.webhookVerifier.function } : {}),
       notifier: this.notifier.handler.function,
       sweeper: this.processing.sweeper.function,
       processors: this.processing.processors,
-      otherAlarms: [this.notifier.failureAlarm],
+      otherAlarms: [
+        this.notifier.failureAlarm,
+        ...(this.eventBridge ? [this.eventBridge.lostEventsAlarm] : []),
+      ],
       parkedAlarmHours: config.parkedAlarmHours,
       sweepMinutes: config.sweepMinutes,
     });

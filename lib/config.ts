@@ -4,6 +4,13 @@
 import { parseEnabledTypes } from '../lambdas/core/registry';
 import { DEFAULT_MAX_RECEIVE_COUNT } from '../lambdas/adapters/queue-layout';
 import { DEFAULTS } from '../lambdas/config';
+import { partnerSourceProblem } from '../lambdas/eventbridge/envelope';
+import {
+  DEFAULT_INGRESS,
+  INGRESS_MODES,
+  acceptsEventBridge,
+  type IngressMode,
+} from '../lambdas/eventbridge/ingress-mode';
 import { DEFAULT_STAGE, stackNameFor } from './stack-outputs';
 
 /** The context keys this app reads; `-c <key>=<value>` on the cdk command line. */
@@ -23,6 +30,8 @@ export const CONTEXT_KEYS = {
   parkedAlarmHours: 'parkedAlarmHours',
   sweepMinutes: 'sweepMinutes',
   signatureToleranceSeconds: 'signatureToleranceSeconds',
+  ingress: 'ingress',
+  eventBridgeSource: 'eventBridgeSource',
   applicationLogLevel: 'applicationLogLevel',
   systemLogLevel: 'systemLogLevel',
 } as const;
@@ -71,6 +80,10 @@ export interface BillingGateConfig {
   /** Interval of the parked-event sweeper. */
   readonly sweepMinutes: number;
   readonly signatureToleranceSeconds: number;
+  /** How events arrive: the webhook endpoint, Stripe's EventBridge destination, or both. */
+  readonly ingress: IngressMode;
+  /** The partner event source (`aws.partner/stripe.com/ed_...`); set exactly when ingress uses EventBridge. */
+  readonly eventBridgeSource: string | null;
   /** The lowest level of the functions' own log lines that reaches CloudWatch Logs. */
   readonly applicationLogLevel: ApplicationLogLevel;
   /** The lowest level of Lambda's platform lines (START, END, REPORT are INFO). */
@@ -186,6 +199,7 @@ export function loadConfig(
       CONFIG_DEFAULTS.signatureToleranceSeconds,
       { min: 1, max: 86_400 },
     ),
+    ...eventBridgeIngress(fields, problems),
     applicationLogLevel:
       fields.oneOf(CONTEXT_KEYS.applicationLogLevel, APPLICATION_LOG_LEVELS, true) ??
       CONFIG_DEFAULTS.applicationLogLevel,
@@ -195,6 +209,41 @@ export function loadConfig(
   };
   if (problems.length > 0) throw new ContextConfigError(problems);
   return config;
+}
+
+/** `ingress` and `eventBridgeSource`, which only make sense together. */
+function eventBridgeIngress(
+  fields: ContextFields,
+  problems: string[],
+): Pick<BillingGateConfig, 'ingress' | 'eventBridgeSource'> {
+  const ingress = fields.oneOf(CONTEXT_KEYS.ingress, INGRESS_MODES) ?? DEFAULT_INGRESS;
+  const key = CONTEXT_KEYS.eventBridgeSource;
+  const before = problems.length;
+  const source =
+    fields.pattern(
+      key,
+      /^[\s\S]+$/,
+      'a partner event source name (aws.partner/stripe.com/ed_...)',
+      '',
+    ) || null;
+  if (problems.length > before) return { ingress, eventBridgeSource: null };
+  if (!acceptsEventBridge(ingress)) {
+    if (source !== null) {
+      problems.push(
+        `${key} is only used with ingress "eventbridge" or "both" (ingress is "${ingress}"): add -c ingress=eventbridge (or both), or remove ${key}`,
+      );
+    }
+    return { ingress, eventBridgeSource: null };
+  }
+  if (source === null) {
+    problems.push(
+      `${key} is required with ingress "${ingress}": the partner event source name that \`npm run register-endpoint -- --eventbridge\` prints (aws.partner/stripe.com/ed_...)`,
+    );
+    return { ingress, eventBridgeSource: null };
+  }
+  const problem = partnerSourceProblem(source);
+  if (problem) problems.push(`${key} ${problem}, got ${JSON.stringify(source)}`);
+  return { ingress, eventBridgeSource: problem ? null : source };
 }
 
 /**

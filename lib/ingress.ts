@@ -2,6 +2,8 @@
 // queues) and the IAM-authorised customer routes (status API -> table), access-logged.
 // Each route has its own throttle, so a flood of webhooks cannot starve the customer
 // routes, and callers get one of two access levels: read, or read plus override.
+// Without the webhook (events come through EventBridge only) the API serves the customer
+// routes alone: no public route, no verifier, no signing secret.
 
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogField, AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -42,12 +44,15 @@ export interface Throttle {
 }
 
 export interface IngressProps {
+  /** The public Stripe webhook route and its verifier. @default true */
+  readonly webhook?: boolean;
   /** Every processor queue; the verifier may send to these and nothing else. */
   readonly queues: readonly sqs.Queue[];
   /** See Processing.queueUrlPrefix. */
   readonly queueUrlPrefix: string;
   readonly enabledEventTypes: readonly string[];
-  readonly webhookSecret: secretsmanager.ISecret;
+  /** The verifier's signing secrets; required with the webhook. */
+  readonly webhookSecret?: secretsmanager.ISecret;
   readonly store: Store;
   readonly stripeMode: 'live' | 'test' | null;
   readonly signatureToleranceSeconds: number;
@@ -63,7 +68,8 @@ export interface IngressProps {
 export class Ingress extends Construct {
   readonly api: apigw.HttpApi;
   readonly stage: apigw.HttpStage;
-  readonly verifier: GateFunction;
+  /** The webhook verifier; undefined when the webhook is off. */
+  readonly webhookVerifier: GateFunction | undefined;
   readonly statusApi: GateFunction;
   readonly accessLogs: logs.LogGroup;
   /** The route of each customer route key. */
@@ -71,21 +77,29 @@ export class Ingress extends Construct {
 
   constructor(scope: Construct, id: string, props: IngressProps) {
     super(scope, id);
+    const webhookSecret = props.webhook === false ? undefined : props.webhookSecret;
+    if (props.webhook !== false && !webhookSecret) {
+      throw new Error('Ingress: the webhook needs webhookSecret');
+    }
 
-    this.verifier = new GateFunction(this, 'Verifier', {
-      ...props.functionDefaults,
-      handler: 'verifier',
-      description: 'Verifies Stripe webhook signatures and queues events by type',
-      environment: {
-        [ENV.queueUrlPrefix]: props.queueUrlPrefix,
-        [ENV.enabledEventTypes]: props.enabledEventTypes.join(','),
-        [ENV.webhookSecretArn]: props.webhookSecret.secretArn,
-        [ENV.tolerance]: String(props.signatureToleranceSeconds),
-        ...(props.stripeMode ? { [ENV.stripeMode]: props.stripeMode } : {}),
-      },
-    });
-    for (const queue of props.queues) queue.grants.sendMessages(this.verifier.function);
-    props.webhookSecret.grantRead(this.verifier.function);
+    this.webhookVerifier =
+      webhookSecret &&
+      new GateFunction(this, 'Verifier', {
+        ...props.functionDefaults,
+        handler: 'verifier',
+        description: 'Verifies Stripe webhook signatures and queues events by type',
+        environment: {
+          [ENV.queueUrlPrefix]: props.queueUrlPrefix,
+          [ENV.enabledEventTypes]: props.enabledEventTypes.join(','),
+          [ENV.webhookSecretArn]: webhookSecret.secretArn,
+          [ENV.tolerance]: String(props.signatureToleranceSeconds),
+          ...(props.stripeMode ? { [ENV.stripeMode]: props.stripeMode } : {}),
+        },
+      });
+    if (this.webhookVerifier) {
+      for (const queue of props.queues) queue.grants.sendMessages(this.webhookVerifier.function);
+      webhookSecret?.grantRead(this.webhookVerifier.function);
+    }
 
     this.statusApi = new GateFunction(this, 'StatusApi', {
       ...props.functionDefaults,
@@ -133,18 +147,22 @@ export class Ingress extends Construct {
       },
     });
 
-    const webhookRoutes: apigw.HttpRoute[] = this.api.addRoutes({
-      path: WEBHOOK_PATH,
-      methods: [apigw.HttpMethod.POST],
-      integration: new HttpLambdaIntegration('VerifierIntegration', this.verifier.function, {
-        timeout: Duration.seconds(29),
-      }),
-    });
+    const webhookRoutes: apigw.HttpRoute[] = this.webhookVerifier
+      ? this.api.addRoutes({
+          path: WEBHOOK_PATH,
+          methods: [apigw.HttpMethod.POST],
+          integration: new HttpLambdaIntegration(
+            'VerifierIntegration',
+            this.webhookVerifier.function,
+            { timeout: Duration.seconds(29) },
+          ),
+        })
+      : [];
     for (const route of webhookRoutes) {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions-APIG4',
         reason:
-          'Stripe cannot sign AWS requests: the webhook route is public by design, and the verifier authenticates each request by its Stripe-Signature HMAC before anything is queued, and the route has its own throttle.',
+          'Stripe cannot sign AWS requests, so the webhook route is public by design: the verifier authenticates each request by its Stripe-Signature HMAC over the raw body, within the timestamp tolerance, before anything is queued, and the route has its own throttle.',
       });
     }
 
@@ -175,7 +193,7 @@ export class Ingress extends Construct {
     });
     const cfnStage = this.stage.node.defaultChild as apigw.CfnStage;
     cfnStage.routeSettings = {
-      [`POST ${WEBHOOK_PATH}`]: limits(props.webhookThrottle),
+      ...(this.webhookVerifier ? { [`POST ${WEBHOOK_PATH}`]: limits(props.webhookThrottle) } : {}),
       ...Object.fromEntries(
         [...customerRoutes.keys()].map((k) => [k, limits(props.customerThrottle)]),
       ),
@@ -213,6 +231,12 @@ export class Ingress extends Construct {
       actions: ['execute-api:Invoke'],
       resourceArns: this.routeArns(OVERRIDE_ROUTES),
     });
+  }
+
+  /** The webhook verifier; throws when the webhook is off (see webhookVerifier). */
+  get verifier(): GateFunction {
+    if (!this.webhookVerifier) throw new Error('this stack has no webhook verifier (ingress)');
+    return this.webhookVerifier;
   }
 
   /** `https://<api>.execute-api.<region>.<suffix>/webhook`: the URL to register in Stripe. */

@@ -24,7 +24,8 @@ export interface MonitoringProps {
   readonly metricsNamespace: string;
   readonly alarmAction: cloudwatch.IAlarmAction;
   readonly api: apigw.IHttpApi;
-  readonly verifier: lambda.IFunction;
+  /** The webhook verifier; absent when events come through EventBridge only. */
+  readonly verifier?: lambda.IFunction;
   readonly notifier: lambda.IFunction;
   readonly sweeper: lambda.IFunction;
   readonly processors: readonly QueueProcessor[];
@@ -73,15 +74,20 @@ export class Monitoring extends Construct {
     // The sweeper emits once per run: look at two runs so a late run leaves no gap.
     const parkedPeriod = Duration.minutes(Math.min(props.sweepMinutes * 2, 1440));
 
+    const verifier = props.verifier;
     this.alarms = [
-      this.alarm('VerifierErrors', {
-        alarmName: `${n}-verifier-errors`,
-        alarmDescription:
-          'The webhook verifier crashed or timed out (Lambda Errors); Stripe got a 5xx and will retry for up to 3 days. ' +
-          "Read the verifier's log group; a configuration error names the variable (e.g. the webhook secret is still the placeholder: run `npm run register-endpoint`).",
-        metric: props.verifier.metricErrors(sum),
-        threshold: 1,
-      }),
+      ...(verifier
+        ? [
+            this.alarm('VerifierErrors', {
+              alarmName: `${n}-verifier-errors`,
+              alarmDescription:
+                'The webhook verifier crashed or timed out (Lambda Errors); Stripe got a 5xx and will retry for up to 3 days. ' +
+                "Read the verifier's log group; a configuration error names the variable (e.g. the webhook secret is still the placeholder: run `npm run register-endpoint`).",
+              metric: verifier.metricErrors(sum),
+              threshold: 1,
+            }),
+          ]
+        : []),
       this.alarm('Api5xx', {
         alarmName: `${n}-api-5xx`,
         alarmDescription:
@@ -90,15 +96,19 @@ export class Monitoring extends Construct {
         metric: props.api.metricServerError(sum),
         threshold: 1,
       }),
-      this.alarm('SignatureFailures', {
-        alarmName: `${n}-signature-failures`,
-        alarmDescription:
-          `${SIGNATURE_FAILURE_SPIKE} or more webhook requests in 5 minutes failed signature verification. ` +
-          'If Stripe sent them, the signing secret in Secrets Manager is stale (endpoint recreated or secret rolled): ' +
-          'run `npm run register-endpoint` or store the current whsec_ value. Otherwise someone is probing the endpoint; the access logs show the source IPs.',
-        metric: business(METRICS.signatureFailure, 'verifier'),
-        threshold: SIGNATURE_FAILURE_SPIKE,
-      }),
+      ...(verifier
+        ? [
+            this.alarm('SignatureFailures', {
+              alarmName: `${n}-signature-failures`,
+              alarmDescription:
+                `${SIGNATURE_FAILURE_SPIKE} or more webhook requests in 5 minutes failed signature verification. ` +
+                'If Stripe sent them, the signing secret in Secrets Manager is stale (endpoint recreated or secret rolled): ' +
+                'run `npm run register-endpoint` or store the current whsec_ value. Otherwise someone is probing the endpoint; the access logs show the source IPs.',
+              metric: business(METRICS.signatureFailure, 'verifier'),
+              threshold: SIGNATURE_FAILURE_SPIKE,
+            }),
+          ]
+        : []),
       this.alarm('ParkedTooLong', {
         alarmName: `${n}-parked-events-too-old`,
         alarmDescription:
@@ -171,17 +181,25 @@ export class Monitoring extends Construct {
       }),
     );
     this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Webhooks received / queued / ignored / rejected',
-        width: 12,
-        left: [
-          verifierMetric(METRICS.webhookReceived),
-          verifierMetric(METRICS.webhookQueued),
-          verifierMetric(METRICS.webhookIgnored),
-          verifierMetric(METRICS.webhookRejected),
-        ],
-        right: [verifierMetric(METRICS.signatureFailure), verifierMetric(METRICS.queueFailure)],
-      }),
+      // Without the webhook (EventBridge only) nothing would ever plot here.
+      ...(verifier
+        ? [
+            new cloudwatch.GraphWidget({
+              title: 'Webhooks received / queued / ignored / rejected',
+              width: 12,
+              left: [
+                verifierMetric(METRICS.webhookReceived),
+                verifierMetric(METRICS.webhookQueued),
+                verifierMetric(METRICS.webhookIgnored),
+                verifierMetric(METRICS.webhookRejected),
+              ],
+              right: [
+                verifierMetric(METRICS.signatureFailure),
+                verifierMetric(METRICS.queueFailure),
+              ],
+            }),
+          ]
+        : []),
       new cloudwatch.GraphWidget({
         title: 'Processing latency (ms)',
         width: 12,
@@ -194,10 +212,14 @@ export class Monitoring extends Construct {
             statistic: cloudwatch.Stats.p(99),
             label: 'apply p99',
           }),
-          props.verifier.metricDuration({
-            statistic: cloudwatch.Stats.p(99),
-            label: 'verifier p99',
-          }),
+          ...(verifier
+            ? [
+                verifier.metricDuration({
+                  statistic: cloudwatch.Stats.p(99),
+                  label: 'verifier p99',
+                }),
+              ]
+            : []),
           props.api.metricLatency({ statistic: cloudwatch.Stats.p(99), label: 'API p99' }),
         ],
       }),

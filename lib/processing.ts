@@ -36,6 +36,8 @@ export interface ProcessingProps {
   readonly sweepMinutes?: number;
   /** Settings shared by every function of the deployment. @default - GateFunction's defaults */
   readonly functionDefaults?: FunctionDefaults;
+  /** EventBridge rules dead-letter into the types' DLQs (see QueueProcessorProps). @default false */
+  readonly eventBridgeDeadLetters?: boolean;
 }
 
 export class Processing extends Construct {
@@ -65,6 +67,7 @@ export class Processing extends Construct {
             ? { maxConcurrency: props.processorMaxConcurrency }
             : {}),
           ...(props.functionDefaults ? { functionDefaults: props.functionDefaults } : {}),
+          ...(props.eventBridgeDeadLetters ? { eventBridgeDeadLetters: true } : {}),
         }),
     );
 

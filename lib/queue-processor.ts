@@ -53,6 +53,12 @@ export interface QueueProcessorProps {
   readonly backlogAlarmAge?: Duration;
   /** Settings shared by every function of the deployment. @default - GateFunction's defaults */
   readonly functionDefaults?: FunctionDefaults;
+  /**
+   * An EventBridge rule also dead-letters its undeliverable events here (ingress
+   * `eventbridge` or `both`); the dead-letter alarm's runbook then covers them too.
+   * @default false
+   */
+  readonly eventBridgeDeadLetters?: boolean;
 }
 
 export class QueueProcessor extends Construct {
@@ -119,14 +125,20 @@ export class QueueProcessor extends Construct {
       }),
     );
 
+    const dlqName = deadLetterQueueName(props.queuePrefix, type);
     this.alarms = [
       this.alarm('DeadLetterAlarm', {
-        name: `${deadLetterQueueName(props.queuePrefix, type)}-not-empty`,
-        description:
-          `${type} events failed ${props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT} times and wait in ` +
-          `the dead-letter queue ${deadLetterQueueName(props.queuePrefix, type)}. Find the cause in ` +
-          `the processor's logs (errors name the event id), fix it, then run ` +
-          `\`npm run redrive -- --queue ${type}\`. Messages are kept 14 days.`,
+        name: `${dlqName}-not-empty`,
+        description: props.eventBridgeDeadLetters
+          ? `${type} events wait in the dead-letter queue ${dlqName}: either the processor failed them ` +
+            `${props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT} times (its logs name the event id), or ` +
+            `EventBridge could not deliver them to the queue (those messages carry ERROR_CODE and ` +
+            `ERROR_MESSAGE attributes, e.g. a queue policy or encryption problem). Fix the cause, then run ` +
+            `\`npm run redrive -- --queue ${type}\` (it unwraps EventBridge's messages). Messages are kept 14 days.`
+          : `${type} events failed ${props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT} times and wait in ` +
+            `the dead-letter queue ${dlqName}. Find the cause in ` +
+            `the processor's logs (errors name the event id), fix it, then run ` +
+            `\`npm run redrive -- --queue ${type}\`. Messages are kept 14 days.`,
         metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
           period: Duration.minutes(1),
           statistic: cloudwatch.Stats.MAXIMUM,

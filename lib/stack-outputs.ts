@@ -17,9 +17,11 @@ export function stackNameFor(stage: string): string {
  * naming of lambdas/adapters/queue-layout.ts; EnabledEventTypes says which types exist.
  */
 export const OUTPUT_KEYS = {
+  /** Absent when the stack takes events through EventBridge only (ingress `eventbridge`). */
   webhookUrl: 'WebhookUrl',
   apiUrl: 'ApiUrl',
   tableName: 'TableName',
+  /** Absent, like WebhookUrl, without the webhook. */
   webhookSecretArn: 'WebhookSecretArn',
   apiKeySecretArn: 'ApiKeySecretArn',
   /** Alarms (people). */
@@ -35,4 +37,6 @@ export const OUTPUT_KEYS = {
   queueUrlPrefix: 'QueueUrlPrefix',
   enabledEventTypes: 'EnabledEventTypes',
   dashboardName: 'DashboardName',
+  /** The partner event bus of Stripe's EventBridge destination; present with ingress `eventbridge` or `both`. */
+  eventBusName: 'EventBusName',
 } as const;

@@ -1,33 +1,73 @@
 // What `npm start` prints: once it is healthy, what a newcomer needs to send the first
-// event (a secret from STRIPE_WEBHOOK_SECRET is never printed, only the development
-// default); when it cannot start, what is in the way and what to do.
+// event through each way in it serves (a secret from STRIPE_WEBHOOK_SECRET is never
+// printed, only the development default); when it cannot start, what is in the way and
+// what to do.
 
 import { DEFAULTS } from '../../lambdas/config';
+import {
+  acceptsEventBridge,
+  acceptsWebhooks,
+  type IngressMode,
+} from '../../lambdas/eventbridge/ingress-mode';
 import type { LocalConfig } from './config';
 
+/** The ways in `npm start` serves (bin/local/eventbridge-bus.ts reads them). */
+export interface BannerIngress {
+  mode: IngressMode;
+  /** The partner event source the local bus accepts. */
+  source: string;
+}
+
+/**
+ * The banner once healthy. The webhook lines (URL, signing secret, Stripe CLI) appear only
+ * when the webhook is served, the EventBridge lines only when the local bus is.
+ */
 export function startupBanner(
   config: Pick<LocalConfig, 'port' | 'secrets' | 'secretFromEnv'>,
   queues: number,
   seconds: number,
+  ingress: BannerIngress | null = null,
 ): string {
   const base = `http://127.0.0.1:${config.port}`;
+  const mode = ingress?.mode ?? 'webhook';
+  const webhook = acceptsWebhooks(mode);
+  const eventBridge = ingress !== null && acceptsEventBridge(mode);
   return [
     '',
     `stripe-billing-gate is running locally: ${queues} event types, ready in ${seconds.toFixed(1)} s`,
-    `  webhook:  POST ${base}/webhook`,
+    ...(ingress && mode !== 'webhook'
+      ? [
+          `  ingress:  ${mode}${webhook ? ' (webhooks and EventBridge events)' : ' (POST /webhook answers 404, as in AWS)'}`,
+        ]
+      : []),
+    ...(webhook ? [`  webhook:  POST ${base}/webhook`] : []),
+    ...(eventBridge
+      ? [`  eventbridge: POST ${base}/eventbridge   one EventBridge event of ${ingress.source}`]
+      : []),
     `  status:   GET  ${base}/customers/<cus_...>/billing-status   (and /events)`,
     `  override: PUT|DELETE ${base}/customers/<cus_...>/override`,
     `  health:   GET  ${base}/healthz`,
-    config.secretFromEnv
-      ? `  signing secret: from STRIPE_WEBHOOK_SECRET (${config.secrets.length} secret(s), not printed)`
-      : `  signing secret (development only): ${DEFAULTS.localWebhookSecret}`,
-    '',
-    'Forward real test-mode events with the Stripe CLI:',
-    `  stripe listen --forward-to localhost:${config.port}/webhook`,
-    '  It prints its own signing secret: export STRIPE_WEBHOOK_SECRET=<that whsec_...>',
-    '  and run npm start again (several secrets, for a rotation: separate them with commas).',
-    'Or send a signed sample event:',
-    '  npm run trigger -- invoice.payment_failed --local',
+    ...(webhook
+      ? [
+          config.secretFromEnv
+            ? `  signing secret: from STRIPE_WEBHOOK_SECRET (${config.secrets.length} secret(s), not printed)`
+            : `  signing secret (development only): ${DEFAULTS.localWebhookSecret}`,
+          '',
+          'Forward real test-mode events with the Stripe CLI:',
+          `  stripe listen --forward-to localhost:${config.port}/webhook`,
+          '  It prints its own signing secret: export STRIPE_WEBHOOK_SECRET=<that whsec_...>',
+          '  and run npm start again (several secrets, for a rotation: separate them with commas).',
+          'Or send a signed sample event:',
+          '  npm run trigger -- invoice.payment_failed --local',
+        ]
+      : []),
+    ...(eventBridge
+      ? [
+          '',
+          "Send a sample event as Stripe's EventBridge destination would:",
+          '  npm run trigger -- invoice.payment_failed --eventbridge --local',
+        ]
+      : []),
     '',
     'Ctrl-C stops everything.',
   ].join('\n');

@@ -1,6 +1,7 @@
 // The local HTTP front of `npm start`: turns each request into the API Gateway HTTP API
 // (payload 2.0) event the Lambda functions receive and calls the same handlers, so
 // `stripe listen --forward-to localhost:3000/webhook` exercises the deployed code path.
+// `POST /eventbridge` stands in for the partner event bus (bin/local/eventbridge-bus.ts).
 
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
@@ -12,7 +13,10 @@ export type ApiHandler = (
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
 export interface FrontRoutes {
-  verifier: ApiHandler;
+  /** The webhook verifier; null when the webhook is off (404, as in AWS). */
+  verifier: ApiHandler | null;
+  /** The local partner event bus; null (404) unless EventBridge ingress is on. */
+  eventBridge?: ApiHandler | null;
   /** The status API once the pipeline runs; null answers 404 on its routes. */
   statusApi: () => ApiHandler | null;
   /** True once emulators, table, queues and pollers are ready (GET /healthz). */
@@ -31,6 +35,9 @@ interface Route {
   pathParameters?: Record<string, string>;
 }
 
+/** Where the local twin takes EventBridge envelopes (there is no such route in AWS). */
+export const EVENTBRIDGE_ROUTE = '/eventbridge';
+
 const CUSTOMER_ROUTE = /^\/customers\/([^/]+)\/(billing-status|events|override)$/;
 
 function decoded(segment: string): string {
@@ -44,6 +51,9 @@ function decoded(segment: string): string {
 /** The route API Gateway would match (methods are checked by the handlers, as there). */
 function routeOf(method: string, path: string, routes: FrontRoutes): Route | null {
   if (path === '/webhook') return { routeKey: 'POST /webhook', handler: routes.verifier };
+  if (path === EVENTBRIDGE_ROUTE) {
+    return { routeKey: `POST ${EVENTBRIDGE_ROUTE}`, handler: routes.eventBridge ?? null };
+  }
   const customer = CUSTOMER_ROUTE.exec(path);
   if (customer) {
     return {

@@ -47,6 +47,8 @@ describe('loadConfig', () => {
       parkedAlarmHours: 24,
       sweepMinutes: 5,
       signatureToleranceSeconds: 300,
+      ingress: 'webhook',
+      eventBridgeSource: null,
       applicationLogLevel: 'INFO',
       systemLogLevel: 'WARN',
     });

@@ -1,6 +1,7 @@
 // A local stand-in for the parts of the Stripe API the operator commands call (reconcile,
 // backfill, register-endpoint), answering the way Stripe documents them: list objects with
-// `limit`/`starting_after`, form-encoded bodies, Bearer keys, Stripe's error shapes. Tests
+// `limit`/`starting_after`, form-encoded bodies, Bearer keys, Stripe's error shapes; and
+// the v2 event destinations (`/v2/core/event_destinations`: JSON bodies, `next_page_url`). Tests
 // seed it with objects built from the published fixtures and can inject 429s and malformed
 // answers; every request is logged for assertions.
 
@@ -46,6 +47,28 @@ export interface WebhookEndpointObject extends StripeObject {
   status: 'enabled' | 'disabled';
 }
 
+/** A v2 event destination as the API shows it (`amazon_eventbridge` ones are what we make). */
+export interface EventDestinationObject {
+  id: string;
+  object: 'v2.core.event_destination';
+  type: string;
+  name: string;
+  description: string;
+  enabled_events: string[];
+  event_payload: 'snapshot' | 'thin';
+  snapshot_api_version?: string;
+  events_from?: string[];
+  status: 'enabled' | 'disabled';
+  livemode: boolean;
+  created: string;
+  updated: string;
+  amazon_eventbridge?: {
+    aws_account_id: string;
+    aws_event_source_arn: string;
+    aws_event_source_status: 'active' | 'deleted' | 'pending' | 'unknown';
+  };
+}
+
 export interface FakeStripeApi {
   /** `http://127.0.0.1:<port>`, the value for STRIPE_API_BASE. */
   readonly url: string;
@@ -62,6 +85,7 @@ export interface FakeStripeApi {
   /** Legacy cards, bank accounts and Sources attached to customers; `customer` says whose. */
   readonly sources: StripeObject[];
   readonly webhookEndpoints: WebhookEndpointObject[];
+  readonly eventDestinations: EventDestinationObject[];
   /** Customers the API knows (others answer 404 on `/v1/customers/{id}/...`). */
   readonly customers: Set<string>;
   /** Event ids whose webhook delivery is pending or failed (`delivery_success=false`). */
@@ -313,6 +337,7 @@ export async function startFakeStripeApi(
   const paymentMethods: StripeObject[] = [];
   const sources: StripeObject[] = [];
   const webhookEndpoints: WebhookEndpointObject[] = [];
+  const eventDestinations: EventDestinationObject[] = [];
   const customers = new Set<string>();
   const undelivered = new Set<string>();
   let rateLimited: { remaining: number; options: RateLimitOptions } = {
@@ -330,6 +355,8 @@ export async function startFakeStripeApi(
   const route = (method: string, path: string, q: FormObject, body: FormObject): StripeObject => {
     const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
     const [v1, resource, id, sub] = segments;
+    if (v1 === 'v2')
+      return routeV2(method, segments, q, body as unknown as Record<string, unknown>);
     if (v1 !== 'v1' || resource === undefined) throw missing('route', path);
 
     if (method === 'GET' && resource === 'events' && id === undefined) {
@@ -461,6 +488,123 @@ export async function startFakeStripeApi(
     );
   };
 
+  // -------------------------------------------------------------------------------------
+  // v2 event destinations: JSON in and out, pages linked by `next_page_url`.
+
+  const V2_PAGE_DEFAULT = 20;
+  const routeV2 = (
+    method: string,
+    segments: string[],
+    q: FormObject,
+    body: Record<string, unknown>,
+  ): StripeObject => {
+    const [, core, resource, id, action] = segments;
+    if (core !== 'core' || resource !== 'event_destinations') {
+      throw missing('route', `/${segments.join('/')}`);
+    }
+    if (id === undefined) {
+      if (method === 'GET') {
+        const limit = Number(asString(q.limit) ?? V2_PAGE_DEFAULT);
+        const start = Number(asString(q.page) ?? 0);
+        const data = eventDestinations.slice(start, start + limit);
+        const more = start + limit < eventDestinations.length;
+        return {
+          data,
+          next_page_url: more
+            ? `/v2/core/event_destinations?limit=${limit}&page=${start + limit}`
+            : null,
+          previous_page_url: null,
+        };
+      }
+      if (method === 'POST') return createDestination(body);
+    }
+    const destination = eventDestinations.find((d) => d.id === id);
+    if (!destination) throw missing('event destination', id ?? '');
+    if (method === 'GET' && action === undefined) return { ...destination };
+    if (method === 'DELETE' && action === undefined) {
+      eventDestinations.splice(eventDestinations.indexOf(destination), 1);
+      return { id: destination.id, object: destination.object };
+    }
+    if (method === 'POST' && (action === 'enable' || action === 'disable')) {
+      destination.status = action === 'enable' ? 'enabled' : 'disabled';
+      destination.updated = new Date().toISOString();
+      return { ...destination };
+    }
+    if (method === 'POST' && action === undefined) {
+      for (const key of Object.keys(body)) {
+        if (!['description', 'enabled_events', 'metadata', 'name', 'include'].includes(key)) {
+          throw invalid(`${key} cannot be updated`, key);
+        }
+      }
+      if (body.enabled_events !== undefined) {
+        destination.enabled_events = v2EnabledEvents(body.enabled_events);
+      }
+      if (typeof body.name === 'string') destination.name = body.name;
+      if (typeof body.description === 'string') destination.description = body.description;
+      destination.updated = new Date().toISOString();
+      return { ...destination };
+    }
+    throw new ApiError(404, 'invalid_request_error', `Unrecognized request URL (${method}).`);
+  };
+
+  const v2EnabledEvents = (value: unknown): string[] => {
+    if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string')) {
+      throw invalid('enabled_events must be a non-empty list of event types', 'enabled_events');
+    }
+    return value as string[];
+  };
+
+  const createDestination = (body: Record<string, unknown>): StripeObject => {
+    const type = body.type;
+    if (type !== 'amazon_eventbridge' && type !== 'webhook_endpoint') {
+      throw invalid('type must be amazon_eventbridge or webhook_endpoint', 'type');
+    }
+    if (typeof body.name !== 'string' || body.name === '')
+      throw invalid('name is required', 'name');
+    const payload = body.event_payload;
+    if (payload !== 'snapshot' && payload !== 'thin') {
+      throw invalid('event_payload must be snapshot or thin', 'event_payload');
+    }
+    if (payload === 'thin' && body.snapshot_api_version !== undefined) {
+      throw invalid('snapshot_api_version is for snapshot events only', 'snapshot_api_version');
+    }
+    const id = `ed_${apiKey.includes('_live_') ? '' : 'test_'}61${stripeId('x').slice(2)}`;
+    const now = new Date().toISOString();
+    const destination: EventDestinationObject = {
+      id,
+      object: 'v2.core.event_destination',
+      type,
+      name: body.name,
+      description: typeof body.description === 'string' ? body.description : '',
+      enabled_events: v2EnabledEvents(body.enabled_events),
+      event_payload: payload,
+      ...(typeof body.snapshot_api_version === 'string'
+        ? { snapshot_api_version: body.snapshot_api_version }
+        : {}),
+      events_from: Array.isArray(body.events_from) ? (body.events_from as string[]) : ['@self'],
+      status: 'enabled',
+      livemode: apiKey.includes('_live_'),
+      created: now,
+      updated: now,
+    };
+    if (type === 'amazon_eventbridge') {
+      const aws = body.amazon_eventbridge as Record<string, unknown> | undefined;
+      if (typeof aws?.aws_account_id !== 'string' || !/^\d{12}$/.test(aws.aws_account_id)) {
+        throw invalid('amazon_eventbridge.aws_account_id must be 12 digits', 'aws_account_id');
+      }
+      if (typeof aws.aws_region !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(aws.aws_region)) {
+        throw invalid('amazon_eventbridge.aws_region is not an AWS region', 'aws_region');
+      }
+      destination.amazon_eventbridge = {
+        aws_account_id: aws.aws_account_id,
+        aws_event_source_arn: `arn:aws:events:${aws.aws_region}::event-source/aws.partner/stripe.com/${id}`,
+        aws_event_source_status: 'pending',
+      };
+    }
+    eventDestinations.push(destination);
+    return { ...destination };
+  };
+
   const enabledEventsOf = (body: FormObject, required: boolean): string[] | undefined => {
     const list = asStrings(body.enabled_events);
     if (list === undefined) {
@@ -533,7 +677,12 @@ export async function startFakeStripeApi(
       method,
       path: url.pathname,
       query: decodeForm(url.search.slice(1)),
-      body: method === 'POST' ? decodeForm(rawBody) : {},
+      body:
+        method !== 'POST'
+          ? {}
+          : url.pathname.startsWith('/v2/')
+            ? (JSON.parse(rawBody || '{}') as FormObject)
+            : decodeForm(rawBody),
       status: 0,
     };
     requests.push(entry);
@@ -626,6 +775,7 @@ export async function startFakeStripeApi(
     paymentMethods,
     sources,
     webhookEndpoints,
+    eventDestinations,
     customers,
     undelivered,
     rateLimitNext(count, opts = {}) {

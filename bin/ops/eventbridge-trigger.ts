@@ -1,0 +1,93 @@
+// `npm run trigger -- <type> --eventbridge --local`: the same realistic event as the
+// webhook trigger, wrapped in the EventBridge envelope Stripe's destination produces, and
+// posted to the local partner event bus (`npm start -- --ingress eventbridge|both`). Only
+// Stripe can put events on a real partner event bus, so there is no AWS target.
+
+import { EVENTBRIDGE_ROUTE } from '../local/front';
+import {
+  DEFAULT_LOCAL_EVENTBRIDGE_SOURCE,
+  EVENTBRIDGE_SOURCE_ENV,
+  LOCAL_ACCOUNT_ID,
+} from '../local/eventbridge-bus';
+import { LOCAL_AWS } from '../local/local-aws';
+import { partnerSourceProblem, toEnvelope } from '../../lambdas/eventbridge/envelope';
+import { registryEntry } from '../../lambdas/core/registry';
+import { EXIT_FAILURE, EXIT_OK, UsageError, type CommandIo } from './command';
+import { TargetError, type Target } from './target';
+
+export interface EventBridgeTriggerRequest {
+  type: string;
+  customer: string | undefined;
+  /** --url, else the local stack's `/eventbridge`. */
+  url: string | undefined;
+  target: Target | null;
+  io: CommandIo;
+  fetch: typeof fetch;
+}
+
+/** The bus URL of a local stack: its API base + `/eventbridge`. */
+export function localBusUrl(target: Target): string {
+  return `${target.apiUrl}${EVENTBRIDGE_ROUTE}`;
+}
+
+export async function triggerThroughEventBridge(req: EventBridgeTriggerRequest): Promise<number> {
+  const { io } = req;
+  const url = req.url ?? (req.target?.kind === 'local' ? localBusUrl(req.target) : undefined);
+  if (!url) {
+    throw new UsageError(
+      'only Stripe can put events on a partner event bus in AWS: use --eventbridge with --local (npm start -- --ingress eventbridge), or --url of a local bus',
+    );
+  }
+  const source = (io.env[EVENTBRIDGE_SOURCE_ENV] ?? '').trim() || DEFAULT_LOCAL_EVENTBRIDGE_SOURCE;
+  const problem = partnerSourceProblem(source);
+  if (problem) throw new UsageError(`${EVENTBRIDGE_SOURCE_ENV} ${problem}, got "${source}"`);
+
+  const { buildEvent } = await import('../stripe-events');
+  const event = buildEvent(req.type, req.customer === undefined ? {} : { customer: req.customer });
+  const envelope = toEnvelope(event, {
+    source,
+    account: LOCAL_ACCOUNT_ID,
+    region: LOCAL_AWS.region,
+  });
+  const object = event.data.object as { id?: unknown; customer?: unknown };
+  io.err(`sending ${req.type} ${event.id} (object ${String(object.id)}) through ${url}`);
+  io.err(`in an EventBridge envelope from ${source}`);
+
+  let response: Response;
+  try {
+    response = await req.fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: JSON.stringify(envelope),
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new TargetError(
+      `could not reach ${url}: ${cause?.code ?? cause?.message ?? (err as Error).message}`,
+    );
+  }
+  const text = await response.text();
+  io.out(`HTTP ${response.status} ${text.trim()}`);
+  if (response.status === 404) {
+    io.err(
+      'trigger: no event bus there: start the local stack with npm start -- --ingress eventbridge (or both)',
+    );
+    return EXIT_FAILURE;
+  }
+  if (!response.ok) {
+    io.err(`trigger: the bus answered ${response.status}`);
+    return EXIT_FAILURE;
+  }
+  const delivered = (JSON.parse(text) as { delivered?: unknown[] }).delivered ?? [];
+  if (delivered.length === 0) {
+    io.err('trigger: no rule matched (type not enabled, or STRIPE_MODE excludes test-mode events)');
+    return EXIT_FAILURE;
+  }
+  const owner =
+    registryEntry(req.type)?.kind === 'customer'
+      ? object.id
+      : (object.customer ?? event.data.previous_attributes?.customer);
+  if (typeof owner === 'string') io.err(`check with: npm run status -- ${owner} --local`);
+  return EXIT_OK;
+}
