@@ -128,6 +128,8 @@ describe('the runnable examples', { timeout: 300_000 }, () => {
 
   it('README.md shows its --local examples in runnable form', () => {
     expect(extractLocalExamples(README).problems).toEqual([]);
+    // The quick start, operations and overrides examples at least.
+    expect(extractLocalExamples(README).examples.length).toBeGreaterThanOrEqual(8);
   });
 
   it("every --local example of README.md's code blocks succeeds, in order", async () => {
