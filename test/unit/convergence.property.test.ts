@@ -1,6 +1,9 @@
 // Property: the billing status is a function of the SET of applied events and overrides.
 // Any delivery order, with any duplicates and any commit times, converges to the same
-// record (CONTRACT section 4, "Guarantees"), apart from lastEventId/updatedAt/livemode.
+// conditions and payment methods. The fields that describe the record itself follow the
+// commits: `updatedAt` is the last commit, `lastEventId` the event or override committed
+// last, `livemode` that of the last committed event; for the same stored facts with their
+// commit times, the input order never changes them either.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildEvent } from '../../bin/stripe-events';
@@ -65,6 +68,7 @@ const eventArb = (
   types: readonly string[],
   subStatuses: readonly string[],
   latest: number,
+  livemode: fc.Arbitrary<boolean>,
 ): fc.Arbitrary<StripeEvent> =>
   fc
     .record({
@@ -84,6 +88,7 @@ const eventArb = (
         { nil: null, freq: 5 },
       ),
       n: fc.nat(1_000_000),
+      livemode,
     })
     .map((r) => {
       const kind = registryEntry(r.type)!.kind;
@@ -101,6 +106,7 @@ const eventArb = (
       return buildEvent(r.type, {
         id: `evt_${String(r.n).padStart(7, '0')}`,
         created: r.created,
+        livemode: r.livemode,
         customer: CUSTOMER,
         object,
         ...(kind === 'subscription' && r.prevStatus
@@ -125,13 +131,16 @@ const eventSetArb = fc
     subStatuses: fc.subarray(SUB_STATUSES, { minLength: 1, maxLength: 3 }),
     // Sometimes every event in the same second or two.
     latest: fc.constantFrom(1000, 1001, 1004),
+    // A customer lives in one mode; a mixed set checks that the last commit decides.
+    mode: fc.constantFrom<'test' | 'live' | 'mixed'>('test', 'live', 'mixed'),
   })
-  .chain(({ kinds, subStatuses, latest }) =>
+  .chain(({ kinds, subStatuses, latest, mode }) =>
     fc.uniqueArray(
       eventArb(
         HANDLED_TYPES.filter((t) => kinds.includes(registryEntry(t)!.kind)),
         subStatuses,
         latest,
+        mode === 'mixed' ? fc.boolean() : fc.constant(mode === 'live'),
       ),
       { minLength: 1, maxLength: 30, selector: (e) => e.id },
     ),
@@ -222,6 +231,80 @@ describe('convergence', () => {
         expect(comparable(derive(facts, d.overrideOrder, d.now))).toEqual(comparable(expected));
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('gives the same record, every field, for any input order of the same stored facts', () => {
+    // The stored facts are the deliveries with their own commit times: a duplicate is the
+    // same event stored again at another time. Only the order they are read in changes.
+    const readOrders = deliveryArb.chain((d) =>
+      fc.record({
+        d: fc.constant(d),
+        order: fc.shuffledSubarray([...d.delivered.keys()], {
+          minLength: d.delivered.length,
+          maxLength: d.delivered.length,
+        }),
+        overrideOrder: fc.shuffledSubarray(d.overrides, {
+          minLength: d.overrides.length,
+          maxLength: d.overrides.length,
+        }),
+      }),
+    );
+    fc.assert(
+      fc.property(readOrders, ({ d, order, overrideOrder }) => {
+        const stored = d.delivered.map((e, i) => applied(e, CUSTOMER, d.appliedAts[i]));
+        const reread = order.map((i) => stored[i]!);
+        expect(derive(reread, overrideOrder, d.now)).toEqual(derive(stored, d.overrides, d.now));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('dates the record from its last commit and takes livemode from the last event committed', () => {
+    fc.assert(
+      fc.property(deliveryArb, (d) => {
+        const facts = d.delivered.map((e, i) => applied(e, CUSTOMER, d.appliedAts[i]));
+        // Model: an event is committed once, at its first commit time; the record's last
+        // commit is the latest of those and of the overrides, the greater id on a tie.
+        const first = new Map<string, AppliedFact>();
+        for (const f of facts) {
+          const prior = first.get(f.eventId);
+          if (!prior || Date.parse(f.appliedAt) < Date.parse(prior.appliedAt)) {
+            first.set(f.eventId, f);
+          }
+        }
+        const later = (a: { id: string; at: string }, b: { id: string; at: string }) =>
+          Date.parse(a.at) - Date.parse(b.at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+        const lastOf = <T extends { id: string; at: string }>(xs: T[]): T | undefined =>
+          xs.reduce<T | undefined>(
+            (best, x) => (!best || later(x, best) > 0 ? x : best),
+            undefined,
+          );
+        // livemode as Stripe sent it in the event, not as the fact recorded it.
+        const sentLive = new Map(d.events.map((e) => [e.id, e.livemode]));
+        const events = [...first.values()].map((f) => ({
+          id: f.eventId,
+          at: f.appliedAt,
+          live: sentLive.get(f.eventId)!,
+        }));
+        const lastEvent = lastOf(events);
+        const lastCommit = lastOf([
+          ...events,
+          ...d.overrides.map((o) => ({ id: o.id, at: o.setAt })),
+        ]);
+
+        const s = derive(facts, d.overrideOrder, d.now);
+        expect({
+          lastEventId: s.lastEventId,
+          updatedAt: s.updatedAt,
+          livemode: s.livemode,
+        }).toEqual({
+          lastEventId: lastCommit!.id,
+          updatedAt: lastCommit!.at,
+          livemode: lastEvent?.live ?? false,
+        });
+      }),
+      { numRuns: 300 },
     );
   });
 
