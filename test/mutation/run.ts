@@ -163,11 +163,9 @@ function runStryker(
       buffered = (buffered + chunk.toString('utf8')).replace(/\x1b\[[0-9;]*m/g, '').slice(-4000);
       const reuse = /(\d+) of (\d+) mutant result\(s\) are reused/.exec(buffered);
       const fullRun = /a full mutation testing run will be performed/.test(buffered);
-      const started = /Mutation testing \d+%/.test(buffered);
       let toTest: number | null = null;
       if (reuse) toTest = Number(reuse[2]) - Number(reuse[1]);
       else if (fullRun) toTest = Infinity;
-      else if (started) toTest = Infinity; // no reuse figure: the work cannot be bounded
       if (toTest !== null && toTest > budget) {
         refused =
           toTest === Infinity
@@ -179,13 +177,22 @@ function runStryker(
       }
     });
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, refused }));
+    child.on('close', (code) => {
+      if (budget !== null && refused === null) {
+        console.warn(
+          'warning: Stryker never said how many mutants changed; the budget was not applied',
+        );
+      }
+      resolve({ code: code ?? 1, refused });
+    });
   });
 }
 
 async function main(argv: string[]): Promise<number> {
   const ci = argv.includes('--ci');
   const strykerArgs = argv.filter((a) => a !== '--ci');
+  // CI logs have no terminal: the per-mutant progress lines would only bury the verdict.
+  if (ci) strykerArgs.push('--reporters', 'clear-text,json,html');
   const budget = ci ? Number(process.env.MUTATION_CI_BUDGET ?? 300) : null;
 
   const { code, refused } = await runStryker(strykerArgs, budget);
