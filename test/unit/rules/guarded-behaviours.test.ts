@@ -40,7 +40,7 @@ function subscriptionOutcomes(events: StripeEvent[]): string[] {
 }
 
 describe('subscription ties at the same second, without previous statuses', () => {
-  // The contract's order: incomplete < trialing < active < paused < past_due < unpaid; the
+  // The status order: incomplete < trialing < active < paused < past_due < unpaid; the
   // greater status wins even when the lesser one has the greater event id.
   it.each([
     ['paused', 'active', 'subscription_paused:sub_1'],
@@ -316,6 +316,75 @@ describe('payment methods with part of their details missing', () => {
   });
 });
 
+describe('card brands and expiry fields as PaymentMethods send them', () => {
+  const NOW = utc(2026, 10, 22);
+  const pmCard = (card: Record<string, unknown> | undefined) =>
+    statusOf(
+      [
+        buildEvent('payment_method.attached', {
+          created: 100,
+          object: { id: 'pm_1', type: 'card', card },
+        }),
+      ],
+      {
+        now: NOW,
+      },
+    ).paymentMethods[0];
+
+  it.each([
+    'amex',
+    'cartes_bancaires',
+    'diners',
+    'discover',
+    'eftpos_au',
+    'girocard',
+    'jcb',
+    'link',
+    'mastercard',
+    'unionpay',
+    'visa',
+    'unknown',
+  ])('keeps the PaymentMethod brand word %s', (brand) => {
+    expect(pmCard({ brand, last4: '4242' })?.brand).toBe(brand);
+  });
+
+  it('reads an empty brand as unknown', () => {
+    expect(pmCard({ brand: '', last4: '4242' })?.brand).toBe('unknown');
+  });
+
+  it('reads a card PaymentMethod without its card object with no details', () => {
+    expect(pmCard(undefined)).toMatchObject({
+      type: 'card',
+      brand: null,
+      last4: null,
+      expMonth: null,
+      expYear: null,
+      status: 'active',
+    });
+  });
+
+  it('records expiry fields that are not numbers as null in the stored fact', () => {
+    const event = buildEvent('payment_method.attached', {
+      object: {
+        id: 'pm_1',
+        type: 'card',
+        card: { brand: 'visa', exp_month: '1', exp_year: '2020' },
+      },
+    });
+    expect(applied(event).data).toMatchObject({ expMonth: null, expYear: null });
+  });
+
+  it('reads expiry fields that are not numbers as no expiry', () => {
+    expect(
+      pmCard({ brand: 'visa', last4: '4242', exp_month: '1', exp_year: '2020' }),
+    ).toMatchObject({
+      expMonth: null,
+      expYear: null,
+      status: 'active',
+    });
+  });
+});
+
 describe('invoices of old API versions (no status)', () => {
   const oldInvoice = (type: string, created: number, paid: boolean, id: string) =>
     buildEvent(type, { id, created, object: { id: 'in_1', status: undefined, paid } });
@@ -564,5 +633,24 @@ describe('overrides with unusual fields', () => {
       lastEventId: 'ovr_1',
       canAllocate: true,
     });
+  });
+});
+
+describe('blockers of the same second and object', () => {
+  it('orders customer_deleted before operator_deny when both name the customer at one second', () => {
+    const at = 1_700_000_000;
+    const s = statusOf([buildEvent('customer.deleted', { customer: CUSTOMER, created: at })], {
+      overrides: [
+        {
+          id: 'ovr_1',
+          customerId: CUSTOMER,
+          mode: 'deny',
+          reason: 'fraud review',
+          setAt: new Date(at * 1000).toISOString(),
+          actor: null,
+        },
+      ],
+    });
+    expect(reasons(s)).toEqual([`customer_deleted:${CUSTOMER}`, `operator_deny:${CUSTOMER}`]);
   });
 });
