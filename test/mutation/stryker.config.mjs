@@ -7,7 +7,9 @@
 const config = {
   testRunner: 'vitest',
   plugins: ['@stryker-mutator/vitest-runner'],
-  vitest: { configFile: 'test/mutation/vitest.config.ts' },
+  // related: false, so that a mutant run also includes tests that import the core
+  // dynamically (test/unit/core-modules.test.ts catches a module that throws while loading).
+  vitest: { configFile: 'test/mutation/vitest.config.ts', related: false },
   mutate: ['lambdas/core/**/*.ts'],
   coverageAnalysis: 'perTest',
   concurrency: 2,
