@@ -18,7 +18,7 @@ const OBJECT_IDS: Record<string, string[]> = {
   subscription: ['sub_1', 'sub_2'],
   customer: [CUSTOMER],
 };
-const SUB_STATUSES = [
+export const SUB_STATUSES = [
   'incomplete',
   'trialing',
   'active',
@@ -61,6 +61,7 @@ export const eventArb = (
   types: readonly string[],
   subStatuses: readonly string[],
   latest: number,
+  livemode: fc.Arbitrary<boolean>,
 ): fc.Arbitrary<StripeEvent> =>
   fc
     .record({
@@ -80,6 +81,7 @@ export const eventArb = (
         { nil: null, freq: 5 },
       ),
       n: fc.nat(1_000_000),
+      livemode,
     })
     .map((r) => {
       const kind = registryEntry(r.type)!.kind;
@@ -97,6 +99,7 @@ export const eventArb = (
       return buildEvent(r.type, {
         id: `evt_${String(r.n).padStart(7, '0')}`,
         created: r.created,
+        livemode: r.livemode,
         customer: CUSTOMER,
         object,
         ...(kind === 'subscription' && r.prevStatus
@@ -121,13 +124,16 @@ export const eventSetArb = fc
     subStatuses: fc.subarray(SUB_STATUSES, { minLength: 1, maxLength: 3 }),
     // Sometimes every event in the same second or two.
     latest: fc.constantFrom(1000, 1001, 1004),
+    // A customer lives in one mode; a mixed set checks that the last commit decides.
+    mode: fc.constantFrom<'test' | 'live' | 'mixed'>('test', 'live', 'mixed'),
   })
-  .chain(({ kinds, subStatuses, latest }) =>
+  .chain(({ kinds, subStatuses, latest, mode }) =>
     fc.uniqueArray(
       eventArb(
         HANDLED_TYPES.filter((t) => kinds.includes(registryEntry(t)!.kind)),
         subStatuses,
         latest,
+        mode === 'mixed' ? fc.boolean() : fc.constant(mode === 'live'),
       ),
       { minLength: 1, maxLength: 30, selector: (e) => e.id },
     ),
