@@ -15,6 +15,7 @@ import {
   type CommandDeps,
   type CommandIo,
 } from './ops/command';
+import { postEvent } from './ops/post';
 import { renderTable } from './ops/table';
 import { resolveTarget, TargetError, type Target, type TargetOptions } from './ops/target';
 // bin/stripe-events (and with it the `stripe` package) is loaded only to send an event, and
@@ -210,26 +211,16 @@ export const command = defineCommand<TriggerDeps>({
         io.err('note: disputes name no customer; --customer has no effect on them');
       }
 
-      let response: Response;
-      try {
-        response = await (deps.fetch ?? fetch)(url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json; charset=utf-8',
-            'stripe-signature': signatureHeader(payload, secret),
-            'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
-          },
-          body: payload,
-          signal: AbortSignal.timeout(30_000),
-        });
-      } catch (err) {
-        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-        throw new TargetError(
-          `could not reach ${url}: ${cause?.code ?? cause?.message ?? (err as Error).message}`,
-        );
-      }
-      const text = await response.text();
-      io.out(`HTTP ${response.status} ${text.trim()}`);
+      const response = await postEvent(
+        deps.fetch ?? fetch,
+        url,
+        {
+          'stripe-signature': signatureHeader(payload, secret),
+          'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
+        },
+        payload,
+        io,
+      );
       if (response.ok) {
         // Customer events are about the customer itself; payment_method.detached names
         // its former customer only in previous_attributes.

@@ -13,7 +13,8 @@ import { LOCAL_AWS } from '../local/local-aws';
 import { partnerSourceProblem, toEnvelope } from '../../lambdas/eventbridge/envelope';
 import { registryEntry } from '../../lambdas/core/registry';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CommandIo } from './command';
-import { TargetError, type Target } from './target';
+import { postEvent } from './post';
+import type { Target } from './target';
 
 export interface EventBridgeTriggerRequest {
   type: string;
@@ -53,22 +54,7 @@ export async function triggerThroughEventBridge(req: EventBridgeTriggerRequest):
   io.err(`sending ${req.type} ${event.id} (object ${String(object.id)}) through ${url}`);
   io.err(`in an EventBridge envelope from ${source}`);
 
-  let response: Response;
-  try {
-    response = await req.fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json; charset=utf-8' },
-      body: JSON.stringify(envelope),
-      signal: AbortSignal.timeout(30_000),
-    });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new TargetError(
-      `could not reach ${url}: ${cause?.code ?? cause?.message ?? (err as Error).message}`,
-    );
-  }
-  const text = await response.text();
-  io.out(`HTTP ${response.status} ${text.trim()}`);
+  const response = await postEvent(req.fetch, url, {}, JSON.stringify(envelope), io);
   if (response.status === 404) {
     io.err(
       'trigger: no event bus there: start the local stack with npm start -- --ingress eventbridge (or both)',
@@ -79,7 +65,7 @@ export async function triggerThroughEventBridge(req: EventBridgeTriggerRequest):
     io.err(`trigger: the bus answered ${response.status}`);
     return EXIT_FAILURE;
   }
-  const delivered = (JSON.parse(text) as { delivered?: unknown[] }).delivered ?? [];
+  const delivered = (JSON.parse(response.text) as { delivered?: unknown[] }).delivered ?? [];
   if (delivered.length === 0) {
     io.err('trigger: no rule matched (type not enabled, or STRIPE_MODE excludes test-mode events)');
     return EXIT_FAILURE;

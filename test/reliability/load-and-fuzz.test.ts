@@ -10,10 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../bin/local/emulators';
 import { buildEvent, signatureHeader, stripeId } from '../../bin/stripe-events';
 import { DEFAULTS } from '../../lambdas/config';
-import type { BillingStatus } from '../../lambdas/core/facts';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
 import { eventually } from '../support/local-stack';
-import { essence, makeWorkload, oracle } from './workload';
+import { assessAgainstOracle, httpReads, makeWorkload } from './workload';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SECRET = DEFAULTS.localWebhookSecret;
@@ -42,15 +41,7 @@ async function deliver(event: StripeEvent): Promise<void> {
   }
 }
 
-async function status(customer: string): Promise<BillingStatus | null> {
-  const res = await fetch(`${base}/customers/${customer}/billing-status`);
-  return res.status === 200 ? ((await res.json()) as BillingStatus) : null;
-}
-
-async function historyIds(customer: string): Promise<string[]> {
-  const res = await fetch(`${base}/customers/${customer}/events`);
-  return res.status === 200 ? ((await res.json()) as { id: string }[]).map((e) => e.id) : [];
-}
+const { status, historyIds } = httpReads(() => base);
 
 beforeAll(async () => {
   const port = await freePort();
@@ -94,32 +85,15 @@ describe('load with an oracle', () => {
     );
     const sentSeconds = (Date.now() - started) / 1000;
 
-    const expected = oracle(workload, Math.floor(Date.now() / 1000));
-    const idsByCustomer = new Map<string, Set<string>>();
-    for (const { event, customer } of workload.events) {
-      const set = idsByCustomer.get(customer) ?? new Set<string>();
-      set.add(event.id);
-      idsByCustomer.set(customer, set);
-    }
-    let missing = 0;
-    let doubled = 0;
-    for (const [customer, ids] of idsByCustomer) {
-      const history = await eventually(
-        async () => {
-          const got = await historyIds(customer);
-          return got.length >= ids.size ? got : null;
-        },
-        { timeoutMs: 180_000, intervalMs: 200, what: `history of ${customer}` },
-      );
-      doubled += history.length - new Set(history).size;
-      missing += [...ids].filter((id) => !history.includes(id)).length;
-      expect(essence((await status(customer))!)).toEqual(essence(expected.get(customer)!));
-    }
+    const { customers, missing, doubled } = await assessAgainstOracle(workload, {
+      status,
+      historyIds,
+    });
     const figures = {
       events: workload.events.length,
       deliveries: workload.deliveries.length,
       duplicates: workload.deliveries.length - workload.events.length,
-      customers: idsByCustomer.size,
+      customers,
       sentSeconds,
       lost: missing,
       doubled,

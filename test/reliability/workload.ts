@@ -5,7 +5,9 @@ import { buildEvent, stripeId } from '../../bin/stripe-events';
 import { deriveBillingStatus } from '../../lambdas/core/billing-status';
 import type { AppliedFact, BillingStatus } from '../../lambdas/core/facts';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
+import { expect } from 'vitest';
 import { applied } from '../support/derive';
+import { eventually } from '../support/local-stack';
 
 const TYPES = [
   'invoice.payment_failed',
@@ -134,3 +136,52 @@ export const essence = (s: BillingStatus) => ({
   warnings: s.warnings,
   paymentMethods: s.paymentMethods,
 });
+
+/** A running local stack's status and history, read over HTTP as a user would. */
+export function httpReads(base: () => string) {
+  return {
+    async status(customer: string): Promise<BillingStatus | null> {
+      const res = await fetch(`${base()}/customers/${customer}/billing-status`);
+      return res.status === 200 ? ((await res.json()) as BillingStatus) : null;
+    },
+    async historyIds(customer: string): Promise<string[]> {
+      const res = await fetch(`${base()}/customers/${customer}/events`);
+      return res.status === 200 ? ((await res.json()) as { id: string }[]).map((e) => e.id) : [];
+    },
+  };
+}
+
+/**
+ * Waits until each customer's history lists as many events as the workload sent it, then
+ * counts the events missing or listed twice and checks each status against the oracle.
+ * `alsoCheck` runs further checks per customer (given its event ids).
+ */
+export async function assessAgainstOracle(
+  workload: Workload,
+  reads: ReturnType<typeof httpReads>,
+  alsoCheck?: (customer: string, ids: ReadonlySet<string>) => Promise<void>,
+): Promise<{ customers: number; missing: number; doubled: number }> {
+  const expected = oracle(workload, Math.floor(Date.now() / 1000));
+  const idsByCustomer = new Map<string, Set<string>>();
+  for (const { event, customer } of workload.events) {
+    const set = idsByCustomer.get(customer) ?? new Set<string>();
+    set.add(event.id);
+    idsByCustomer.set(customer, set);
+  }
+  let missing = 0;
+  let doubled = 0;
+  for (const [customer, ids] of idsByCustomer) {
+    const history = await eventually(
+      async () => {
+        const got = await reads.historyIds(customer);
+        return got.length >= ids.size ? got : null;
+      },
+      { timeoutMs: 180_000, intervalMs: 200, what: `history of ${customer}` },
+    );
+    doubled += history.length - new Set(history).size;
+    missing += [...ids].filter((id) => !history.includes(id)).length;
+    await alsoCheck?.(customer, ids);
+    expect(essence((await reads.status(customer))!)).toEqual(essence(expected.get(customer)!));
+  }
+  return { customers: idsByCustomer.size, missing, doubled };
+}
