@@ -4,7 +4,7 @@
 // (lambdas/adapters/event-queue.ts), so a processor cannot tell the two apart.
 
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { MAX_MESSAGE_BYTES, MESSAGE_ATTRIBUTES } from '../../lambdas/adapters/queue-layout';
+import { MAX_MESSAGE_BYTES, eventMessageAttributes } from '../../lambdas/adapters/queue-layout';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
 
 /** One processor queue of the target stack. */
@@ -37,14 +37,7 @@ export function makeQueueSender(sqs: SQSClient, queues: readonly EventQueueTarge
         new SendMessageCommand({
           QueueUrl: url,
           MessageBody: body,
-          MessageAttributes: {
-            [MESSAGE_ATTRIBUTES.eventId]: { DataType: 'String', StringValue: event.id },
-            [MESSAGE_ATTRIBUTES.eventType]: { DataType: 'String', StringValue: event.type },
-            [MESSAGE_ATTRIBUTES.livemode]: {
-              DataType: 'String',
-              StringValue: String(event.livemode === true),
-            },
-          },
+          MessageAttributes: eventMessageAttributes(event),
         }),
       );
     },

@@ -13,7 +13,7 @@ import {
   type MessageAttributeValue,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { MESSAGE_ATTRIBUTES } from '../../lambdas/adapters/queue-layout';
+import { eventMessageAttributes } from '../../lambdas/adapters/queue-layout';
 import { stripeEventProblem, type StripeEvent } from '../../lambdas/core/stripe-event';
 import { envelopeProblem } from '../../lambdas/eventbridge/envelope';
 
@@ -101,17 +101,9 @@ export function toProcessorMessage(
     return { body: message.Body ?? '', attributes: passThroughAttributes, converted: false };
   }
   const event = stripeEventOf(message.Body ?? '');
-  const string = (value: string): MessageAttributeValue => ({
-    DataType: 'String',
-    StringValue: value,
-  });
   return {
     body: JSON.stringify(event),
-    attributes: {
-      [MESSAGE_ATTRIBUTES.eventId]: string(event.id),
-      [MESSAGE_ATTRIBUTES.eventType]: string(event.type),
-      [MESSAGE_ATTRIBUTES.livemode]: string(String(event.livemode === true)),
-    },
+    attributes: eventMessageAttributes(event),
     converted: true,
   };
 }

@@ -3,7 +3,7 @@
 
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { QueueUnavailableError } from '../core/errors';
-import { MESSAGE_ATTRIBUTES, queueUrl } from './queue-layout';
+import { eventMessageAttributes, queueUrl } from './queue-layout';
 
 export interface QueuedEvent {
   id: string;
@@ -27,14 +27,7 @@ export function makeSqsEventQueue(
       const command = new SendMessageCommand({
         QueueUrl: queueUrl(queueUrlPrefix, event.type),
         MessageBody: event.body,
-        MessageAttributes: {
-          [MESSAGE_ATTRIBUTES.eventId]: { DataType: 'String', StringValue: event.id },
-          [MESSAGE_ATTRIBUTES.eventType]: { DataType: 'String', StringValue: event.type },
-          [MESSAGE_ATTRIBUTES.livemode]: {
-            DataType: 'String',
-            StringValue: String(event.livemode),
-          },
-        },
+        MessageAttributes: eventMessageAttributes(event),
       });
       try {
         await sqs.send(command);

@@ -29,3 +29,20 @@ export const MESSAGE_ATTRIBUTES = {
   eventType: 'eventType',
   livemode: 'livemode',
 } as const;
+
+/**
+ * The message attributes of a queued event, in SQS's shape: the one definition the verifier,
+ * `reconcile`/`backfill` and `redrive` share, so a processor cannot tell their messages apart.
+ */
+export function eventMessageAttributes(event: {
+  id: string;
+  type: string;
+  livemode?: boolean | null;
+}): Record<string, { DataType: 'String'; StringValue: string }> {
+  const text = (value: string) => ({ DataType: 'String' as const, StringValue: value });
+  return {
+    [MESSAGE_ATTRIBUTES.eventId]: text(event.id),
+    [MESSAGE_ATTRIBUTES.eventType]: text(event.type),
+    [MESSAGE_ATTRIBUTES.livemode]: text(String(event.livemode === true)),
+  };
+}
