@@ -1,6 +1,6 @@
 // Configuration read once, at cold start or at `npm start`, from environment variables
-// (the README's configuration table). Every reader fails loudly with the variable's name and what it
-// expects; nothing falls back silently from an invalid value.
+// (docs/behaviour.md#local-mode). Every reader fails loudly with the variable's name and
+// what it expects; nothing falls back silently from an invalid value.
 
 import { ConfigError } from './core/errors';
 
