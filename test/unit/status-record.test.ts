@@ -1,0 +1,263 @@
+// The status record, what the billing-status item holds (docs/behaviour.md#status-at-constant-cost):
+// how facts fold into it through the public functions (deriveRecord, applyObjectFacts,
+// statusFromRecord, canAllocateOf) and what the rules tell the processor about a fact
+// (its kind, its meaning, whether applying it refolds its object's entry).
+import { describe, expect, it } from 'vitest';
+import { buildEvent } from '../../bin/stripe-events';
+import { canAllocateOf, statusFromRecord } from '../../lambdas/core/billing-status';
+import type { AppliedFact, OverrideRecord } from '../../lambdas/core/facts';
+import { REGISTRY } from '../../lambdas/core/registry';
+import {
+  entryKindOf,
+  meaningOf,
+  refoldsEntry,
+  ruleFor,
+  ruleForType,
+} from '../../lambdas/core/rules';
+import {
+  EMPTY_RECORD,
+  applyObjectFacts,
+  deriveRecord,
+  entryKey,
+  entryObjectId,
+} from '../../lambdas/core/status-record';
+import { CUSTOMER, applied, reasons } from '../support/derive';
+
+const NOW = 1_700_000_000;
+
+const override = (id: string, mode: 'allow' | 'deny' | null, setAt: string): OverrideRecord => ({
+  id,
+  customerId: CUSTOMER,
+  mode,
+  reason: 'ticket 7',
+  setAt,
+  actor: 'local:test',
+});
+
+const piFailed = (id: string, created: number, pi = 'pi_1') =>
+  applied(buildEvent('payment_intent.payment_failed', { id, created, object: { id: pi } }));
+const piSucceeded = (id: string, created: number, pi: string) =>
+  applied(buildEvent('payment_intent.succeeded', { id, created, object: { id: pi } }));
+const invoiceFailed = applied(
+  buildEvent('invoice.payment_failed', { id: 'evt_in', created: 100, object: { id: 'in_1' } }),
+);
+
+/**
+ * A fact of a type no rule handles: what a stored history holds for a type a later version
+ * dropped from the registry (its facts stay, as history, in the customer's partition).
+ */
+const unhandled = (eventId: string, objectId: string, created: number): AppliedFact => ({
+  eventId,
+  type: 'invoice.finalized',
+  created,
+  livemode: true,
+  objectId,
+  data: { status: 'open' },
+  customerId: CUSTOMER,
+  appliedAt: new Date(created * 1000).toISOString(),
+});
+
+describe('a record with nothing committed', () => {
+  it('reads as allowed, with no last event', () => {
+    expect(statusFromRecord(CUSTOMER, EMPTY_RECORD, NOW, 30)).toEqual({
+      customerId: CUSTOMER,
+      canAllocate: true,
+      blockers: [],
+      warnings: [],
+      paymentMethods: [],
+      override: null,
+      livemode: false,
+      lastEventId: null,
+      updatedAt: '',
+    });
+    expect(canAllocateOf(CUSTOMER, EMPTY_RECORD)).toBe(true);
+  });
+
+  it('is what deriveRecord gives for neither facts nor overrides: none', () => {
+    expect(deriveRecord([], [])).toBeNull();
+  });
+});
+
+describe('canAllocateOf', () => {
+  const paymentMethod = applied(
+    buildEvent('payment_method.attached', {
+      id: 'evt_pm',
+      created: 50,
+      object: { id: 'pm_1', card: { brand: 'visa', last4: '4242', exp_month: 1, exp_year: 2020 } },
+    }),
+  );
+
+  it('agrees with the status at any reading time (only warnings depend on the time)', () => {
+    const cases = [
+      deriveRecord([invoiceFailed], [])!,
+      deriveRecord([paymentMethod], [])!,
+      deriveRecord([invoiceFailed], [override('ovr_1', 'allow', '2026-01-01T00:00:00.000Z')])!,
+      deriveRecord([], [override('ovr_1', 'deny', '2026-01-01T00:00:00.000Z')])!,
+    ];
+    expect(cases.map((r) => canAllocateOf(CUSTOMER, r))).toEqual([false, true, true, false]);
+    for (const record of cases) {
+      for (const now of [0, 1_500_000_000, NOW, 2_000_000_000]) {
+        expect(statusFromRecord(CUSTOMER, record, now, 30).canAllocate).toBe(
+          canAllocateOf(CUSTOMER, record),
+        );
+      }
+    }
+  });
+});
+
+describe('facts of a type no rule handles', () => {
+  it('change nothing but the last commit, alone or beside facts of their object', () => {
+    const alone = deriveRecord([unhandled('evt_x', 'in_1', 150)], [])!;
+    expect(alone.entries.size).toBe(0);
+    expect(alone.lastCommit).toEqual({ id: 'evt_x', at: new Date(150_000).toISOString() });
+    expect(alone.lastStripe?.livemode).toBe(true);
+
+    const without = deriveRecord([invoiceFailed], [])!;
+    const beside = deriveRecord([invoiceFailed, unhandled('evt_x', 'in_1', 150)], [])!;
+    expect(beside.entries).toEqual(without.entries);
+    const status = statusFromRecord(CUSTOMER, beside, NOW, 30);
+    expect(reasons(status)).toEqual(['payment_failed:in_1']);
+    expect(status.lastEventId).toBe('evt_x');
+  });
+
+  it('fold with their object when applied one at a time', () => {
+    let record = applyObjectFacts(EMPTY_RECORD, 'in_1', [invoiceFailed]);
+    record = applyObjectFacts(record, 'in_1', [invoiceFailed, unhandled('evt_x', 'in_1', 150)]);
+    expect(record).toEqual(deriveRecord([invoiceFailed, unhandled('evt_x', 'in_1', 150)], []));
+  });
+
+  it('have no meaning, no entry kind and never refold an entry', () => {
+    const f = unhandled('evt_x', 'in_1', 150);
+    expect(ruleForType(f.type)).toBeUndefined();
+    expect(meaningOf(f)).toBeUndefined();
+    expect(entryKindOf(f)).toBeNull();
+    expect(refoldsEntry(f)).toBe(false);
+  });
+});
+
+describe('entries of the record', () => {
+  const facts = [
+    piFailed('evt_pi', 100),
+    applied(
+      buildEvent('charge.failed', {
+        id: 'evt_ch',
+        created: 110,
+        object: { id: 'ch_1', payment_intent: null },
+      }),
+    ),
+    invoiceFailed,
+    applied(
+      buildEvent('charge.dispute.created', {
+        id: 'evt_dp',
+        created: 120,
+        object: { id: 'dp_1', charge: 'ch_1' },
+      }),
+    ),
+    applied(
+      buildEvent('customer.subscription.updated', {
+        id: 'evt_sub',
+        created: 130,
+        object: { id: 'sub_1', status: 'past_due' },
+        previousAttributes: { status: 'active' },
+      }),
+    ),
+    applied(
+      buildEvent('payment_method.attached', { id: 'evt_pm', created: 140, object: { id: 'pm_1' } }),
+    ),
+  ];
+
+  it("are keyed by their own kind and their object's id", () => {
+    const record = deriveRecord(facts, [])!;
+    expect([...record.entries.keys()].sort()).toEqual([
+      'dispute:dp_1',
+      'invoice:in_1',
+      'method:pm_1',
+      'payment:ch_1',
+      'payment:pi_1',
+      'subscription:sub_1',
+    ]);
+    for (const [key, entry] of record.entries) {
+      expect(key).toBe(entryKey(entry.kind, entryObjectId(key)));
+    }
+  });
+
+  it('put PaymentIntents and legacy charges in the same kind of entry', () => {
+    expect(entryKindOf(facts[0]!)).toBe('payment');
+    expect(entryKindOf(facts[1]!)).toBe('payment');
+  });
+
+  it("keep only a PaymentIntent's failures after the latest successful payment", () => {
+    const failures = [piFailed('evt_f1', 100), piFailed('evt_f2', 300), piFailed('evt_f3', 300)];
+    const record = deriveRecord([...failures, piSucceeded('evt_ok', 200, 'pi_2')], [])!;
+    expect(record.entries.get('payment:pi_1')).toEqual({
+      kind: 'payment',
+      failures: [
+        { created: 300, eventId: 'evt_f2' },
+        { created: 300, eventId: 'evt_f3' },
+      ],
+    });
+    expect(record.latestSuccess).toBe(200);
+    const later = deriveRecord([...failures, piSucceeded('evt_ok', 300, 'pi_2')], [])!;
+    expect(later.entries.has('payment:pi_1')).toBe(false);
+  });
+
+  it('keep an entry as it is when the success is older than every failure', () => {
+    const failures = [piFailed('evt_f1', 100), piFailed('evt_f2', 300)];
+    const record = deriveRecord([...failures, piSucceeded('evt_ok', 50, 'pi_2')], [])!;
+    expect(record.entries.get('payment:pi_1')).toEqual({
+      kind: 'payment',
+      failures: [
+        { created: 100, eventId: 'evt_f1' },
+        { created: 300, eventId: 'evt_f2' },
+      ],
+    });
+  });
+});
+
+describe('what each rule says about its kind', () => {
+  it.each(REGISTRY.map((e) => [e.type, e.kind] as const))(
+    '%s is applied by the %s rule',
+    (type, kind) => {
+      expect(ruleForType(type)!.kind).toBe(kind);
+      expect(ruleFor(kind).kind).toBe(kind);
+    },
+  );
+
+  it.each(REGISTRY.map((e) => [e.type] as const))(
+    'the rule of %s folds no facts into no entry',
+    (type) => {
+      expect(ruleForType(type)!.fold([], meaningOf)).toBeNull();
+    },
+  );
+
+  it('gives each handled fact its meaning in its own rule', () => {
+    expect(meaningOf({ type: 'invoice.voided' })).toBe('settled');
+    expect(meaningOf({ type: 'payment_method.detached' })).toBe('deleted');
+    expect(meaningOf({ type: 'customer.deleted' })).toBe('deleted');
+  });
+});
+
+describe('which facts refold their object', () => {
+  const event = (type: string, object: Record<string, unknown> = {}) =>
+    applied(buildEvent(type, { id: `evt_${type}`, created: 100, object }));
+
+  it.each([
+    ['payment_intent.payment_failed', {}, true],
+    ['payment_intent.succeeded', {}, true],
+    ['invoice.paid', {}, true],
+    ['charge.dispute.closed', {}, true],
+    ['customer.subscription.updated', {}, true],
+    ['payment_method.detached', {}, true],
+    ['customer.source.expiring', {}, true],
+    ['charge.failed', { payment_intent: null }, true],
+    ['charge.succeeded', { payment_intent: null }, true],
+    // A charge of a PaymentIntent: its PaymentIntent's events decide.
+    ['charge.failed', { payment_intent: 'pi_1' }, false],
+    ['charge.succeeded', { payment_intent: 'pi_1' }, false],
+    // Customer-level facts have no entry.
+    ['customer.created', {}, false],
+    ['customer.deleted', {}, false],
+  ] as const)('%s %j: %s', (type, object, refolds) => {
+    expect(refoldsEntry(event(type, object))).toBe(refolds);
+  });
+});
