@@ -1,15 +1,8 @@
 // The backfill story end to end (docs/behaviour.md#backfill) through `npm start`: a customer whose
 // trouble predates the deployment is blocked after `npm run backfill -- --local`, and later
 // real webhooks merge with the backfilled facts by the ordinary rules.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../bin/local/emulators';
-import { buildEvent, signatureHeader, stripeId } from '../../bin/stripe-events';
-import { DEFAULTS } from '../../lambdas/config';
+import { buildEvent, stripeId } from '../../bin/stripe-events';
 import type { BillingStatus } from '../../lambdas/core/facts';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
 import {
@@ -19,16 +12,14 @@ import {
   type FakeStripeApi,
 } from '../support/fake-stripe-api';
 import { eventually } from '../support/local-stack';
+import { runCommand, startLocalStack, type LocalStack } from './npm-start';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CUSTOMER = stripeId('cus');
 const THREE_MONTHS_AGO = Math.floor(Date.now() / 1000) - 90 * 86_400;
 
 let fake: FakeStripeApi;
-let child: ChildProcess;
-let base: string;
-let output = '';
-let env: Record<string, string>;
+let stack: LocalStack;
+let stripeEnv: Record<string, string>;
 const invoice = invoiceObject({
   customer: CUSTOMER,
   status: 'open',
@@ -42,82 +33,27 @@ const subscription = subscriptionObject({
 });
 let listingTime = 0;
 
-const groupAlive = (pid: number) => {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 async function status(): Promise<BillingStatus | null> {
-  const res = await fetch(`${base}/customers/${CUSTOMER}/billing-status`);
+  const res = await fetch(`${stack.base}/customers/${CUSTOMER}/billing-status`);
   return res.status === 200 ? ((await res.json()) as BillingStatus) : null;
 }
 
 async function deliver(event: StripeEvent) {
-  const payload = JSON.stringify(event);
-  const res = await fetch(`${base}/webhook`, {
-    method: 'POST',
-    body: payload,
-    headers: {
-      'content-type': 'application/json',
-      'stripe-signature': signatureHeader(payload, DEFAULTS.localWebhookSecret),
-    },
-  });
-  expect(res.status).toBe(200);
+  expect((await stack.deliver(event)).status).toBe(200);
 }
 
-function backfillCli(): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const proc = spawn(
-      path.join(ROOT, 'node_modules', '.bin', 'tsx'),
-      [path.join(ROOT, 'bin', 'backfill.ts'), '--local'],
-      { cwd: ROOT, env: { ...process.env, ...env } },
-    );
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    proc.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const backfillCli = () => runCommand('backfill', ['--local'], stack.commandEnv(stripeEnv));
 
 beforeAll(async () => {
   fake = await startFakeStripeApi();
   fake.invoices.push(invoice);
   fake.subscriptions.push(subscription);
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  env = {
-    PORT: String(port),
-    STRIPE_API_KEY: fake.apiKey,
-    STRIPE_API_BASE: fake.url,
-    BILLING_GATE_LOCAL_STATE: path.join(mkdtempSync(path.join(tmpdir(), 'sbg-bf-')), 'stack.json'),
-  };
-  child = spawn('npm', ['start'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  await eventually(async () => (await fetch(`${base}/healthz`)).status === 200, {
-    timeoutMs: 90_000,
-    intervalMs: 250,
-    what: `npm start to become healthy:\n${output}`,
-  });
+  stripeEnv = { STRIPE_API_KEY: fake.apiKey, STRIPE_API_BASE: fake.url };
+  stack = await startLocalStack({ env: stripeEnv, stateDirPrefix: 'sbg-bf-' });
 }, 120_000);
 
 afterAll(async () => {
-  if (child?.pid && groupAlive(child.pid)) {
-    const exited = new Promise((r) => child.once('exit', r));
-    process.kill(-child.pid, 'SIGINT');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-    if (groupAlive(child.pid)) process.kill(-child.pid, 'SIGKILL');
-  }
+  await stack?.stop();
   await fake?.close();
 }, 30_000);
 

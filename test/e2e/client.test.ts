@@ -3,19 +3,17 @@
 // straight from the local DynamoDB table. The package is built here first, so this file
 // always tests the current source; its types are compiled as a consumer would compile them.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../bin/local/emulators';
 import { LOCAL_AWS } from '../../bin/local/local-aws';
-import { readLocalState, type LocalState } from '../../bin/local/state-file';
-import { buildEvent, signatureHeader, stripeId } from '../../bin/stripe-events';
+import type { LocalState } from '../../bin/local/state-file';
+import { buildEvent, stripeId } from '../../bin/stripe-events';
 import type { BillingStatus } from '../../lambdas/core/facts';
 import { eventually } from '../support/local-stack';
-import { healthy, killGroup, npmStart, ROOT, type NpmStart } from './npm-start';
+import { ROOT, startLocalStack, type LocalStack } from './npm-start';
 
 type ClientPackage = typeof import('../../client/src/index');
 
@@ -23,7 +21,7 @@ const PACKAGE = 'stripe-billing-gate-client';
 const DIST = path.join(ROOT, 'client', 'dist');
 const SECRET = 'whsec_client_package_test_secret';
 
-let started: NpmStart | undefined;
+let stack: LocalStack;
 let base: string;
 let state: LocalState;
 let pkg: ClientPackage;
@@ -49,16 +47,7 @@ function buildClient(): Promise<void> {
 /** Posts a signed event to the local webhook, as Stripe would. */
 async function deliver(type: string, customer: string): Promise<string> {
   const event = buildEvent(type, { customer });
-  const payload = JSON.stringify(event);
-  const res = await fetch(`${base}/webhook`, {
-    method: 'POST',
-    body: payload,
-    headers: {
-      'content-type': 'application/json',
-      'stripe-signature': signatureHeader(payload, SECRET),
-    },
-  });
-  expect(res.status).toBe(200);
+  expect((await stack.deliver(event)).status).toBe(200);
   return event.id;
 }
 
@@ -84,35 +73,20 @@ async function applied(customer: string, eventIds: string[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const stateFile = path.join(mkdtempSync(path.join(tmpdir(), 'sbg-client-')), 'stack.json');
-  started = npmStart({
-    PORT: String(port),
-    BILLING_GATE_LOCAL_STATE: stateFile,
-    STRIPE_WEBHOOK_SECRET: SECRET,
-  });
   // The build and the stack's start-up overlap.
-  await Promise.all([buildClient(), healthy(port, started)]);
-  state = readLocalState(stateFile);
+  [stack] = await Promise.all([
+    startLocalStack({
+      env: { STRIPE_WEBHOOK_SECRET: SECRET },
+      stateDirPrefix: 'sbg-client-',
+      readyTimeoutMs: 200_000,
+    }),
+    buildClient(),
+  ]);
+  ({ base, state, dynamo } = stack);
   pkg = (await import(/* @vite-ignore */ PACKAGE)) as ClientPackage;
-  dynamo = new DynamoDBClient({ ...LOCAL_AWS, endpoint: state.dynamoEndpoint });
 }, 240_000);
 
-afterAll(async () => {
-  dynamo?.destroy();
-  const pgid = started?.npm.pid;
-  if (!started || !pgid) return;
-  if (started.npm.exitCode === null) {
-    try {
-      process.kill(-pgid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-    await Promise.race([started.closed, new Promise((r) => setTimeout(r, 15_000).unref())]);
-  }
-  killGroup(pgid);
-}, 30_000);
+afterAll(() => stack?.stop(), 30_000);
 
 describe('the built client against npm start', { timeout: 90_000 }, () => {
   it('agrees with the status API for a blocked, an allowed, an overridden and an unknown customer', async () => {

@@ -1,70 +1,31 @@
 // The stack-facing operator commands (trigger, status, override, redrive) run as an
 // operator runs them, as child processes with --local against one `npm start` stack.
 // Every test uses its own customers (and queues where it counts), so they run concurrently.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import {
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
-  SQSClient,
+  type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_AWS, freePort } from '../../bin/local/emulators';
 import { createEventQueues } from '../../bin/local/provision';
-import { readLocalState, type LocalState } from '../../bin/local/state-file';
+import type { LocalState } from '../../bin/local/state-file';
 import { moveByReceive, resolveQueue } from '../../bin/redrive';
-import { buildEvent, signatureHeader, stripeId } from '../../bin/stripe-events';
-import { DEFAULTS } from '../../lambdas/config';
+import { buildEvent, stripeId } from '../../bin/stripe-events';
 import { MESSAGE_ATTRIBUTES } from '../../lambdas/adapters/queue-layout';
 import type { BillingStatus, HistoryEntry } from '../../lambdas/core/facts';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
 import { eventually } from '../support/local-stack';
+import { runCommand, startLocalStack, type LocalStack } from './npm-start';
 
-const ROOT = path.resolve(__dirname, '../..');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
-const STATE_FILE = path.join(mkdtempSync(path.join(tmpdir(), 'sbg-ops-')), 'stack.json');
-
-let stack: ChildProcess;
-let stackOutput = '';
+let stack: LocalStack;
 let base: string;
 let state: LocalState;
 let sqs: SQSClient;
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const childEnv = (): NodeJS.ProcessEnv => {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    BILLING_GATE_LOCAL_STATE: STATE_FILE,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  };
-  delete env.STRIPE_WEBHOOK_SECRET;
-  return env;
-};
-
 /** Runs `npm run <command> -- <args> --local` the way npm would: tsx on bin/<command>.ts. */
-function cli(command: string, ...args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [path.join('bin', `${command}.ts`), ...args, '--local'], {
-      cwd: ROOT,
-      env: childEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (command: string, ...args: string[]) =>
+  runCommand(command, [...args, '--local'], stack.commandEnv());
 
 async function statusJson(customer: string) {
   const result = await cli('status', customer, '--json');
@@ -73,18 +34,7 @@ async function statusJson(customer: string) {
 }
 
 /** Posts a signed event to the stack's webhook, as Stripe would. */
-async function deliver(event: StripeEvent): Promise<number> {
-  const payload = JSON.stringify(event);
-  const res = await fetch(`${base}/webhook`, {
-    method: 'POST',
-    body: payload,
-    headers: {
-      'content-type': 'application/json',
-      'stripe-signature': signatureHeader(payload, DEFAULTS.localWebhookSecret),
-    },
-  });
-  return res.status;
-}
+const deliver = async (event: StripeEvent): Promise<number> => (await stack.deliver(event)).status;
 
 /** The status API's answer (the same derivation the commands use), read over HTTP. */
 async function apiStatus(customer: string) {
@@ -135,46 +85,19 @@ function eventAttributes(event: StripeEvent) {
 }
 
 beforeAll(async () => {
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  stack = spawn(TSX, ['bin/local.ts'], {
-    cwd: ROOT,
+  stack = await startLocalStack({
+    via: 'node',
     env: {
-      ...childEnv(),
-      PORT: String(port),
-      LOG_LEVEL: 'WARN',
       // Poison messages reach their DLQ after two receives, one second apart.
       LOCAL_VISIBILITY_TIMEOUT_SECONDS: '1',
       LOCAL_MAX_RECEIVE_COUNT: '2',
     },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stateDirPrefix: 'sbg-ops-',
   });
-  stack.stdout?.on('data', (d: Buffer) => (stackOutput = (stackOutput + d).slice(-8000)));
-  stack.stderr?.on('data', (d: Buffer) => (stackOutput = (stackOutput + d).slice(-8000)));
-  await eventually(
-    async () => (await fetch(`${base}/healthz`)).status === 200 && existsSync(STATE_FILE),
-    { timeoutMs: 90_000, intervalMs: 250, what: `npm start to become healthy:\n${stackOutput}` },
-  );
-  state = readLocalState(STATE_FILE);
-  sqs = new SQSClient({ ...LOCAL_AWS, endpoint: state.sqsEndpoint });
+  ({ base, state, sqs } = stack);
 }, 120_000);
 
-afterAll(async () => {
-  sqs?.destroy();
-  if (!stack?.pid || stack.exitCode !== null) return;
-  const exited = new Promise((r) => stack.once('exit', r));
-  process.kill(-stack.pid, 'SIGINT');
-  const timer = setTimeout(() => {
-    try {
-      process.kill(-stack.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }, 10_000);
-  await exited;
-  clearTimeout(timer);
-}, 20_000);
+afterAll(() => stack?.stop(), 20_000);
 
 describe.concurrent('npm run trigger', { timeout: 90_000 }, () => {
   it('sends a signed event that the stack queues and then applies', async () => {

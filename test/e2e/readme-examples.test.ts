@@ -3,17 +3,15 @@
 // order, against one `npm start` stack (Stripe-facing ones against a local fake of the
 // Stripe API). How examples are found, and the rules they follow, are in ./examples.ts.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../bin/local/emulators';
 import type { Command } from '../../bin/ops/command';
 import { OPERATOR_COMMANDS } from '../../bin/ops/commands';
 import { startFakeStripeApi, type FakeStripeApi } from '../support/fake-stripe-api';
 import { eventually } from '../support/local-stack';
 import { extractLocalExamples, stripComment, type Example } from './examples';
-import { healthy, killGroup, npmStart, ROOT, type NpmStart } from './npm-start';
+import { ROOT, startLocalStack, type LocalStack } from './npm-start';
 
 const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 
@@ -67,34 +65,25 @@ describe('finding the examples of a Markdown document', () => {
 });
 
 describe('the runnable examples', { timeout: 300_000 }, () => {
-  const stateFile = path.join(mkdtempSync(path.join(tmpdir(), 'sbg-examples-')), 'stack.json');
-  let stack: NpmStart;
+  let stack: LocalStack;
   let stripe: FakeStripeApi;
 
   beforeAll(async () => {
     stripe = await startFakeStripeApi();
-    const port = await freePort();
-    stack = npmStart({ PORT: String(port), BILLING_GATE_LOCAL_STATE: stateFile });
-    await healthy(port, stack);
+    stack = await startLocalStack({ stateDirPrefix: 'sbg-examples-', readyTimeoutMs: 150_000 });
   }, 180_000);
 
   afterAll(async () => {
-    killGroup(stack?.npm.pid);
+    await stack?.stop();
     await stripe?.close();
   });
 
   /** Runs one example through the shell, as a reader pasting it would. */
   function runExample(command: string) {
-    const { STRIPE_WEBHOOK_SECRET: _secret, ...env } = process.env;
     return new Promise<{ code: number | null; output: string }>((resolve) => {
       const child = spawn('sh', ['-c', command], {
         cwd: ROOT,
-        env: {
-          ...env,
-          BILLING_GATE_LOCAL_STATE: stateFile,
-          STRIPE_API_KEY: stripe.apiKey,
-          STRIPE_API_BASE: stripe.url,
-        },
+        env: stack.commandEnv({ STRIPE_API_KEY: stripe.apiKey, STRIPE_API_BASE: stripe.url }),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let output = '';

@@ -15,7 +15,7 @@ import {
   makeLocalEventBus,
 } from '../../bin/local/eventbridge-bus';
 import { createFront } from '../../bin/local/front';
-import { startLocalPipeline, type LocalPipeline } from '../../bin/local/pipeline';
+import type { LocalPipeline } from '../../bin/local/pipeline';
 import { queueUrlPrefixOf, type QueuePair } from '../../bin/local/provision';
 import { eventBridgeMayDeadLetter } from '../../bin/ops/eventbridge-dead-letters';
 import { localTarget } from '../../bin/ops/target';
@@ -32,12 +32,12 @@ import {
   eventually,
   factIds,
   freshQueues,
-  freshTable,
   itemStatus,
   queueDepth,
   settled,
 } from '../support/local-stack';
 import { testLogger, testMetrics } from '../support/telemetry';
+import { startTestPipeline } from '../support/test-pipeline';
 
 const SECRET = 'whsec_twin_test';
 const SOURCE = DEFAULT_LOCAL_EVENTBRIDGE_SOURCE;
@@ -52,12 +52,12 @@ let tableName: string;
 let store: FactStore;
 
 beforeAll(async () => {
-  const table = await freshTable();
-  tableName = table.tableName;
-  store = table.store;
-  const fresh = await freshQueues(TYPES, { visibilityTimeoutSeconds: 1 });
-  ({ sqs, queues } = fresh);
-  const prefix = queueUrlPrefixOf(queues[0]!, fresh.prefix);
+  const started = await startTestPipeline({
+    types: TYPES,
+    queues: { visibilityTimeoutSeconds: 1 },
+  });
+  ({ tableName, store, sqs, queues, pipeline } = started);
+  const prefix = queueUrlPrefixOf(queues[0]!, started.prefix);
   await admitEventBridgeRules(sqs, queues, SOURCE);
   const verifier = makeVerifierHandler({
     secrets: staticWebhookSecrets([SECRET]),
@@ -75,16 +75,6 @@ beforeAll(async () => {
     queues,
     sqs,
     logger: testLogger,
-  });
-  pipeline = await startLocalPipeline({
-    dynamoEndpoint: inject('dynamoEndpoint'),
-    sqsEndpoint: inject('sqsEndpoint'),
-    tableName: table.tableName,
-    streamArn: table.streamArn,
-    queues,
-    expiryWarningDays: 30,
-    sweepIntervalMs: 500,
-    announce: async () => undefined,
   });
   server = createFront(
     { verifier, eventBridge: bus, statusApi: () => pipeline.statusApi, ready: () => true },

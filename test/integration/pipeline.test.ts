@@ -18,6 +18,7 @@ import {
   uniqueName,
 } from '../support/local-stack';
 import { createBillingTable } from '../../bin/local/provision';
+import { startTestPipeline } from '../support/test-pipeline';
 
 const TYPES = ['invoice.payment_failed', 'invoice.paid'];
 let pipeline: LocalPipeline;
@@ -45,19 +46,11 @@ function api(method: string, path: string, body?: unknown): APIGatewayProxyEvent
 }
 
 beforeAll(async () => {
-  const table = await freshTable();
-  store = table.store;
-  ({ sqs, queues } = await freshQueues(TYPES, { visibilityTimeoutSeconds: 1, maxReceiveCount: 2 }));
-  pipeline = await startLocalPipeline({
-    dynamoEndpoint: inject('dynamoEndpoint'),
-    sqsEndpoint: inject('sqsEndpoint'),
-    tableName: table.tableName,
-    streamArn: table.streamArn,
-    queues,
-    expiryWarningDays: 30,
-    sweepIntervalMs: 500,
+  ({ store, sqs, queues, pipeline } = await startTestPipeline({
+    types: TYPES,
+    queues: { visibilityTimeoutSeconds: 1, maxReceiveCount: 2 },
     announce: async (a) => void announcements.push(a),
-  });
+  }));
 });
 
 afterAll(async () => {

@@ -3,103 +3,44 @@
 // with a tenth of the events also arriving as signed webhooks, must converge to the oracle
 // with every event applied exactly once: nothing lost, nothing doubled, and each customer's
 // status item equal to the full derivation over its stored facts.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, LOCAL_AWS } from '../../bin/local/emulators';
 import { DEFAULT_LOCAL_EVENTBRIDGE_SOURCE } from '../../bin/local/eventbridge-bus';
-import type { LocalState } from '../../bin/local/state-file';
 import { signatureHeader } from '../../bin/stripe-events';
-import { FactStore } from '../../lambdas/adapters/fact-store';
 import { DEFAULTS } from '../../lambdas/config';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
 import { toEnvelope } from '../../lambdas/eventbridge/envelope';
 import { eventually, factIds, settled } from '../support/local-stack';
+import { postUntilAccepted, startLocalStack, type LocalStack } from '../e2e/npm-start';
 import { assessAgainstOracle, httpReads, makeWorkload } from './workload';
 
-const ROOT = path.resolve(__dirname, '../..');
-const STATE_FILE = path.join(mkdtempSync(path.join(tmpdir(), 'sbg-ebrel-')), 's.json');
-let child: ChildProcess;
-let base: string;
-let output = '';
-let ddb: DynamoDBClient | undefined;
-let store: FactStore;
-
-/** Posts until a 2xx, backing off on 5xx and refused connections (as Stripe and EventBridge retry). */
-async function deliver(url: string, body: string, headers: Record<string, string> = {}) {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const res = await fetch(url, {
-        method: 'POST',
-        body,
-        headers: { 'content-type': 'application/json', ...headers },
-      });
-      const text = await res.text();
-      if (res.status === 200) return JSON.parse(text) as { delivered?: string[] };
-      if (res.status < 500) throw new Error(`refused a valid event: ${res.status} ${text}`);
-    } catch (err) {
-      if (attempt > 20 || /refused a valid/.test(String(err))) throw err;
-    }
-    await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
-  }
-}
+let stack: LocalStack;
 
 const viaEventBridge = (event: StripeEvent) =>
-  deliver(
-    `${base}/eventbridge`,
+  postUntilAccepted(
+    `${stack.base}/eventbridge`,
     JSON.stringify(toEnvelope(event, { source: DEFAULT_LOCAL_EVENTBRIDGE_SOURCE })),
   );
 
 const viaWebhook = (event: StripeEvent) => {
   const payload = JSON.stringify(event);
-  return deliver(`${base}/webhook`, payload, {
+  return postUntilAccepted(`${stack.base}/webhook`, payload, {
     'stripe-signature': signatureHeader(payload, DEFAULTS.localWebhookSecret),
   });
 };
 
-const { status, historyIds } = httpReads(() => base);
+const { status, historyIds } = httpReads(() => stack.base);
 
 beforeAll(async () => {
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'bin', 'local.ts'), '--ingress', 'both'],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        PORT: String(port),
-        LOG_LEVEL: 'ERROR',
-        BILLING_GATE_LOCAL_STATE: STATE_FILE,
-      },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
-  child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
-  await eventually(async () => (await fetch(`${base}/healthz`)).status === 200, {
-    timeoutMs: 120_000,
-    intervalMs: 250,
-    what: `npm start:\n${output}`,
+  stack = await startLocalStack({
+    via: 'node',
+    args: ['--ingress', 'both'],
+    env: { LOG_LEVEL: 'ERROR' },
+    readyTimeoutMs: 150_000,
+    stateDirPrefix: 'sbg-ebrel-',
   });
-  // The stack's own table, as the --local commands find it.
-  const state = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as LocalState;
-  ddb = new DynamoDBClient({ ...LOCAL_AWS, endpoint: state.dynamoEndpoint });
-  store = new FactStore(ddb, state.tableName);
 });
 
-afterAll(async () => {
-  ddb?.destroy();
-  if (child?.pid) {
-    process.kill(-child.pid, 'SIGINT');
-    await new Promise((r) => child.once('exit', r));
-  }
-});
+afterAll(() => stack?.stop());
 
 describe('load through the EventBridge route', () => {
   it('applies every event once: shuffled, duplicated, concurrent, some arriving both ways', async () => {
@@ -133,11 +74,11 @@ describe('load through the EventBridge route', () => {
       async (customer, ids) => {
         // The store itself: one fact per event, and the status item the full derivation
         // (the processor writes the fact, then the item: give the last item its moment).
-        await eventually(() => settled(store, customer, ids.size), {
+        await eventually(() => settled(stack.store, customer, ids.size), {
           timeoutMs: 30_000,
           what: `the status item of ${customer} to match its ${ids.size} facts`,
         });
-        expect(await factIds(store, customer)).toEqual([...ids].sort());
+        expect(await factIds(stack.store, customer)).toEqual([...ids].sort());
       },
     );
     const figures = {

@@ -1,24 +1,18 @@
 // Through `npm start`: thousands of events over hundreds of customers, shuffled and
 // duplicated, sent concurrently, must converge to the oracle; then a fuzzer throws
 // malformed, forged, truncated, oversized and replayed requests at /webhook.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../bin/local/emulators';
 import { buildEvent, signatureHeader, stripeId } from '../../bin/stripe-events';
 import { DEFAULTS } from '../../lambdas/config';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
 import { eventually } from '../support/local-stack';
+import { postUntilAccepted, startLocalStack, type LocalStack } from '../e2e/npm-start';
 import { assessAgainstOracle, httpReads, makeWorkload } from './workload';
 
-const ROOT = path.resolve(__dirname, '../..');
 const SECRET = DEFAULTS.localWebhookSecret;
-let child: ChildProcess;
+let stack: LocalStack;
 let base: string;
-let output = '';
 
 async function postRaw(body: string | Buffer, headers: Record<string, string>) {
   const res = await fetch(`${base}/webhook`, { method: 'POST', body, headers });
@@ -28,50 +22,24 @@ async function postRaw(body: string | Buffer, headers: Record<string, string>) {
 /** Sends like Stripe does: retries (with backoff) until a 2xx. */
 async function deliver(event: StripeEvent): Promise<void> {
   const payload = JSON.stringify(event);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const res = await postRaw(payload, { 'stripe-signature': signatureHeader(payload, SECRET) });
-      if (res.status === 200) return;
-      if (res.status < 500)
-        throw new Error(`webhook refused a valid event: ${res.status} ${res.text}`);
-    } catch (err) {
-      if (attempt > 20 || /refused a valid/.test(String(err))) throw err;
-    }
-    await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
-  }
+  await postUntilAccepted(`${base}/webhook`, payload, {
+    'stripe-signature': signatureHeader(payload, SECRET),
+  });
 }
 
 const { status, historyIds } = httpReads(() => base);
 
 beforeAll(async () => {
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bin', 'local.ts')], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      LOG_LEVEL: 'ERROR',
-      BILLING_GATE_LOCAL_STATE: path.join(mkdtempSync(path.join(tmpdir(), 'sbg-rel-')), 's.json'),
-    },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+  stack = await startLocalStack({
+    via: 'node',
+    env: { LOG_LEVEL: 'ERROR' },
+    readyTimeoutMs: 150_000,
+    stateDirPrefix: 'sbg-rel-',
   });
-  child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
-  child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
-  await eventually(async () => (await fetch(`${base}/healthz`)).status === 200, {
-    timeoutMs: 120_000,
-    intervalMs: 250,
-    what: `npm start:\n${output}`,
-  });
+  base = stack.base;
 });
 
-afterAll(async () => {
-  if (child?.pid) {
-    process.kill(-child.pid, 'SIGINT');
-    await new Promise((r) => child.once('exit', r));
-  }
-});
+afterAll(() => stack?.stop());
 
 describe('load with an oracle', () => {
   it('converges 5,000+ shuffled, duplicated, concurrent events over 200+ customers', async () => {

@@ -1,0 +1,33 @@
+// The local pipeline as `npm start` runs it (processors on the queues, the stream-fed
+// notifier, the sweeper, the status API) over a fresh table and fresh queues in the shared
+// emulators, for the integration tests that drive it directly.
+import { inject } from 'vitest';
+import { startLocalPipeline, type LocalPipeline } from '../../bin/local/pipeline';
+import type { QueueOptions } from '../../bin/local/provision';
+import type { Announcement } from '../../lambdas/notifier/make-notifier';
+import { freshQueues, freshTable } from './local-stack';
+
+export interface TestPipelineOptions {
+  /** The event types that get a queue (and its dead-letter queue). */
+  readonly types: readonly string[];
+  readonly queues?: QueueOptions;
+  /** Where the notifier's announcements go; dropped unless given. */
+  readonly announce?: (announcement: Announcement) => Promise<void>;
+}
+
+/** Starts the pipeline; `pipeline.stop()` stops it. Sweeps every half second. */
+export async function startTestPipeline({ types, queues, announce }: TestPipelineOptions) {
+  const table = await freshTable();
+  const fresh = await freshQueues(types, queues);
+  const pipeline: LocalPipeline = await startLocalPipeline({
+    dynamoEndpoint: inject('dynamoEndpoint'),
+    sqsEndpoint: inject('sqsEndpoint'),
+    tableName: table.tableName,
+    streamArn: table.streamArn,
+    queues: fresh.queues,
+    expiryWarningDays: 30,
+    sweepIntervalMs: 500,
+    announce: announce ?? (async () => undefined),
+  });
+  return { ...table, ...fresh, pipeline };
+}
