@@ -9,6 +9,7 @@ import { LOCAL_AWS } from '../../bin/local/emulators';
 import { buildEvent, stripeId } from '../../bin/stripe-events';
 import { FactStore } from '../../lambdas/adapters/fact-store';
 import type { HistoryEntry } from '../../lambdas/core/facts';
+import { ruleForType } from '../../lambdas/core/rules';
 import { applyEvent } from '../../lambdas/processor/apply-event';
 import { makeStatusApiHandler } from '../../lambdas/status-api/make-status-api';
 import { freshTable } from '../support/local-stack';
@@ -150,6 +151,28 @@ describe('GET /customers/{id}/events, in pages', () => {
   it('answers 404 for a customer no event has named', async () => {
     const res = await api()(request('GET', `/customers/${stripeId('cus')}/events`));
     expect(res.statusCode).toBe(404);
+  });
+
+  it('lists an event once the status reflects it, not between the fact write and the status write', async () => {
+    // Prepare: a customer with one applied event, then a second event whose fact is written
+    // but whose status update has not happened (a processor mid-apply, or crashed there).
+    const { customer, ids } = await customerWithEvents(1);
+    const late = buildEvent('customer.updated', { customer, created: 1_700_000_100 });
+    const fact = ruleForType(late.type)!.toFact(late);
+    const listed = async () => {
+      const res = await api()(request('GET', `/customers/${customer}/events`));
+      return (JSON.parse(res.body!) as HistoryEntry[]).map((e) => e.id);
+    };
+    await store.putFact(customer, fact, new Date(Date.now() + 1000).toISOString());
+
+    // Act + Assess: not listed yet; listed once its redelivery brings the status item up to date.
+    expect(await listed()).toEqual(ids);
+    const deps = { store, chargeLookup: null, clock: () => new Date() };
+    expect((await applyEvent(JSON.stringify(late), late.type, deps)).outcome).toBe('duplicate');
+    expect(await listed()).toEqual([...ids, late.id]);
+    expect(
+      JSON.parse((await api()(request('GET', `/customers/${customer}/billing-status`))).body!),
+    ).toMatchObject({ lastEventId: late.id });
   });
 });
 
