@@ -7,7 +7,6 @@ import { expiryWarningDays } from '../lambdas/config';
 import { statusFromRecord } from '../lambdas/core/billing-status';
 import { ConfigError } from '../lambdas/core/errors';
 import type { BillingStatus, Condition, HistoryEntry } from '../lambdas/core/facts';
-import { historyOf } from '../lambdas/core/history';
 import {
   customerIdArg,
   defineCommand,
@@ -63,11 +62,7 @@ export async function readStatus(
     Math.floor(options.now.getTime() / 1000),
     options.expiryWarningDays,
   );
-  const [facts, overrides] = await Promise.all([
-    store.allFacts(customerId),
-    store.overrides(customerId),
-  ]);
-  const history = historyOf(facts, overrides);
+  const history = await store.history(customerId, stored);
   const events = options.limit > 0 ? history.slice(-options.limit) : history;
   return { status, events, totalEvents: history.length };
 }

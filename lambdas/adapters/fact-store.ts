@@ -19,7 +19,15 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { canAllocateOf } from '../core/billing-status';
-import type { AppliedFact, Fact, FactData, OverrideMode, OverrideRecord } from '../core/facts';
+import type {
+  AppliedFact,
+  Fact,
+  FactData,
+  HistoryEntry,
+  OverrideMode,
+  OverrideRecord,
+} from '../core/facts';
+import { historyOf } from '../core/history';
 import {
   EMPTY_RECORD,
   RULES_VERSION,
@@ -253,6 +261,25 @@ export class FactStore {
       ConsistentRead: true,
     });
     return items.map(overrideFromItem);
+  }
+
+  /**
+   * The customer's history as its status item reflects it (`stored`, read before this call):
+   * a fact is written a moment before the item (and after a crash between the two, until its
+   * redelivery repairs the item), so one committed after the item's last commit is not in the
+   * item yet and is left out until it catches up (docs/behaviour.md#local-mode). The item was
+   * read first, so every fact it reflects is in the facts read here.
+   */
+  async history(customerId: string, stored: StoredStatus): Promise<HistoryEntry[]> {
+    const [facts, overrides] = await Promise.all([
+      this.allFacts(customerId),
+      this.overrides(customerId),
+    ]);
+    const reflectedUntil = stored.record.lastCommit?.at ?? '';
+    return historyOf(
+      facts.filter((f) => f.appliedAt <= reflectedUntil),
+      overrides,
+    );
   }
 
   // -------------------------------------------------------------------------------------

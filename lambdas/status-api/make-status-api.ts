@@ -8,13 +8,13 @@ import type { FactStore } from '../adapters/fact-store';
 import { statusFromRecord } from '../core/billing-status';
 import { BadRequestError } from '../core/errors';
 import type { OverrideMode, OverrideRecord } from '../core/facts';
-import { HistoryQueryError, historyOf, pageOf, parseHistoryQuery } from '../core/history';
+import { HistoryQueryError, pageOf, parseHistoryQuery } from '../core/history';
 import type { StatusRecord } from '../core/status-record';
 import { CUSTOMER_ID } from '../core/stripe-event';
 import type { Logger } from '../observability';
 
 export interface StatusApiDeps {
-  store: Pick<FactStore, 'readStatus' | 'recordOverride' | 'allFacts' | 'overrides'>;
+  store: Pick<FactStore, 'readStatus' | 'recordOverride' | 'history'>;
   expiryWarningDays: number;
   clock: () => Date;
   logger: Logger;
@@ -131,22 +131,7 @@ export function makeStatusApiHandler(deps: StatusApiDeps) {
     const query = parseHistoryQuery(event.queryStringParameters ?? {});
     const stored = await store.readStatus(customerId);
     if (!stored) return unknownCustomer(customerId);
-    const [facts, overrides] = await Promise.all([
-      store.allFacts(customerId),
-      store.overrides(customerId),
-    ]);
-    // A fact is written a moment before the status item (or, after a crash between the two,
-    // its redelivery repairs the item): one committed after the item's last commit cannot be
-    // in it yet, so it is not listed until the item catches up (docs/behaviour.md#local-mode).
-    // The item was read first, so every fact it reflects is in the facts read after it.
-    const reflectedUntil = stored.record.lastCommit?.at ?? '';
-    const page = pageOf(
-      historyOf(
-        facts.filter((f) => f.appliedAt <= reflectedUntil),
-        overrides,
-      ),
-      query,
-    );
+    const page = pageOf(await store.history(customerId, stored), query);
     const result = json(200, page.entries);
     if (page.next) {
       const params = new URLSearchParams({ limit: String(query.limit), cursor: page.next });
