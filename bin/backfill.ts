@@ -23,7 +23,7 @@ import {
   type StripeCommandDeps,
 } from './ops/stripe-command';
 import { renderTable } from './ops/table';
-import { PINNED_API_VERSION } from './stripe-events';
+import { PINNED_API_VERSION } from './events/stripe-events';
 
 export const BACKFILL_KINDS = [
   'invoices',

@@ -33,7 +33,7 @@ import {
 } from './ops/stripe-client';
 import { STRIPE_ENVIRONMENT, stripeFor, type StripeCommandDeps } from './ops/stripe-command';
 import { resolveTarget, TargetError, type TargetOptions } from './ops/target';
-import { PINNED_API_VERSION } from './stripe-events';
+import { PINNED_API_VERSION } from './events/stripe-events';
 
 export const ENDPOINT_DESCRIPTION = 'stripe-billing-gate';
 

@@ -18,7 +18,7 @@ import {
 import { postEvent } from './ops/post';
 import { renderTable } from './ops/table';
 import { resolveTarget, TargetError, type Target, type TargetOptions } from './ops/target';
-// bin/stripe-events (and with it the `stripe` package) is loaded only to send an event, and
+// bin/events/stripe-events (and with it the `stripe` package) is loaded only to send an event, and
 // bin/ops/eventbridge-trigger (with the SQS client of the local bus) only for --eventbridge.
 
 export interface TriggerDeps extends CommandDeps {
@@ -200,7 +200,7 @@ export const command = defineCommand<TriggerDeps>({
       }
       const { secret, source } = await signingSecret(io.env, target, targetOptions.local);
 
-      const { buildEvent, signatureHeader } = await import('./stripe-events');
+      const { buildEvent, signatureHeader } = await import('./events/stripe-events');
       const event = buildEvent(type, customer === undefined ? {} : { customer });
       // Stripe sends pretty-printed JSON; the signature covers these exact bytes.
       const payload = JSON.stringify(event, null, 2);

@@ -6,7 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { FactStore } from '../../lambdas/adapters/fact-store';
 import { LOCAL_AWS } from '../local/local-aws';
 import { createBillingTable } from '../local/provision';
-import { stripeId } from '../stripe-events';
+import { stripeId } from '../events/stripe-events';
 import { customerHistory, populateCustomer } from './history';
 import { progress } from './report';
 

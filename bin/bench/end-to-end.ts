@@ -1,4 +1,4 @@
-// Section 7: the local twin end to end, through what `npm start` runs (bin/local.ts, in its
+// Section 7: the local twin end to end, through what `npm start` runs (bin/local/start.ts, in its
 // own process tree): signed webhooks POSTed by 1, 10 and 50 concurrent senders, timed from
 // the first POST until every event is applied (each customer's fact count, read from the
 // table), with the acknowledgement latency of every POST and the peak memory of the whole
@@ -22,7 +22,7 @@ import type { StripeEvent } from '../../lambdas/core/stripe-event';
 import { LOCAL_AWS } from '../local/local-aws';
 import { readLocalState } from '../local/state-file';
 import { freePort } from '../local/emulators';
-import { signatureHeader, stripeId } from '../stripe-events';
+import { signatureHeader, stripeId } from '../events/stripe-events';
 import { FAILED_HOUR_EVERY, billedHour } from './history';
 import { progress } from './report';
 import { median, percentile } from './stats';
@@ -146,17 +146,21 @@ export async function measureEndToEnd(options: {
   const base = `http://127.0.0.1:${port}`;
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'sbg-bench-'));
   const stateFile = path.join(stateDir, 'stack.json');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bin', 'local.ts')], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      LOG_LEVEL: 'ERROR',
-      BILLING_GATE_LOCAL_STATE: stateFile,
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'bin', 'local', 'start.ts')],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        LOG_LEVEL: 'ERROR',
+        BILLING_GATE_LOCAL_STATE: stateFile,
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+      detached: true,
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
-    detached: true,
-  });
+  );
   const exited = new Promise((r) => child.once('exit', r));
   let ddb: DynamoDBClient | undefined;
   try {

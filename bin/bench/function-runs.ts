@@ -32,7 +32,7 @@ import { makeStatusApiHandler } from '../../lambdas/status-api/make-status-api';
 import { makeVerifierHandler } from '../../lambdas/verifier/make-verifier';
 import { LOCAL_AWS } from '../local/local-aws';
 import { createEventQueues, queueUrlPrefixOf } from '../local/provision';
-import { buildEvent, signatureHeader, stripeId } from '../stripe-events';
+import { buildEvent, signatureHeader, stripeId } from '../events/stripe-events';
 import { billedHour, customerHistory, populateCustomer } from './history';
 import { LOG_EVENT_OVERHEAD_BYTES } from './prices';
 import { median } from './stats';

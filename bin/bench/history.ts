@@ -11,7 +11,7 @@ import type { Fact } from '../../lambdas/core/facts';
 import { ruleForType } from '../../lambdas/core/rules';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
 import { rebuildCustomer } from '../../lambdas/rebuild/rebuild-status';
-import { buildEvent, stripeId } from '../stripe-events';
+import { buildEvent, stripeId } from '../events/stripe-events';
 
 const HOUR = 3600;
 /** One hour in this many begins with a failed attempt (a declined card, then a retry). */

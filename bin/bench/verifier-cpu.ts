@@ -5,7 +5,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import Stripe from 'stripe';
 import { verifyStripeSignature } from '../../lambdas/adapters/signature';
 import { stripeEventProblem } from '../../lambdas/core/stripe-event';
-import { buildEvent, signatureHeader } from '../stripe-events';
+import { buildEvent, signatureHeader } from '../events/stripe-events';
 import { median } from './stats';
 
 export const FLOOR = 'bare HMAC + JSON.parse (floor)';

@@ -60,13 +60,13 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Whether `pid` is a running `npm start` (bin/local.ts). Where /proc exists, a live process
+ * Whether `pid` is a running `npm start` (bin/local/start.ts). Where /proc exists, a live process
  * running something else is a pid reused after a crash or a reboot, so its file is stale.
  */
 export function isLocalStackProcess(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return false;
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('local.ts');
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('local/start.ts');
   } catch {
     return true; // no /proc (macOS): a live pid is taken at its word
   }

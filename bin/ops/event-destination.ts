@@ -8,7 +8,7 @@
 import type Stripe from 'stripe';
 import { parseEnabledTypes } from '../../lambdas/core/registry';
 import { STRIPE_PARTNER_SOURCE_PREFIX } from '../../lambdas/eventbridge/envelope';
-import { PINNED_API_VERSION } from '../stripe-events';
+import { PINNED_API_VERSION } from '../events/stripe-events';
 import { UsageError } from './command';
 
 /** The name our destinations carry in Stripe (with the account and region, it finds ours). */

@@ -4,7 +4,7 @@
 // rule could not deliver to the queue. EventBridge writes the latter itself: its body is
 // the event (the whole envelope; `detail` is the Stripe event) and its attributes are
 // RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE, EXHAUSTED_RETRY_CONDITION and
-// RETRY_ATTEMPTS (bin/fixtures/eventbridge/SOURCE.md cites the AWS page). Moved back
+// RETRY_ATTEMPTS (bin/events/fixtures/eventbridge/SOURCE.md cites the AWS page). Moved back
 // verbatim, such a message would fail in the processor again, so redrive unwraps it.
 
 import {

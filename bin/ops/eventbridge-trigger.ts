@@ -43,7 +43,7 @@ export async function triggerThroughEventBridge(req: EventBridgeTriggerRequest):
   const problem = partnerSourceProblem(source);
   if (problem) throw new UsageError(`${EVENTBRIDGE_SOURCE_ENV} ${problem}, got "${source}"`);
 
-  const { buildEvent } = await import('../stripe-events');
+  const { buildEvent } = await import('../events/stripe-events');
   const event = buildEvent(req.type, req.customer === undefined ? {} : { customer: req.customer });
   const envelope = toEnvelope(event, {
     source,

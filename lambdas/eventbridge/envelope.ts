@@ -1,5 +1,5 @@
 // The Amazon EventBridge envelope in which a Stripe event destination delivers each event to
-// its partner event source (bin/fixtures/eventbridge/SOURCE.md cites Stripe's and AWS's
+// its partner event source (bin/events/fixtures/eventbridge/SOURCE.md cites Stripe's and AWS's
 // pages): `detail-type` is the event type, `detail` the Stripe event (snapshot payload).
 // Pure: no I/O, no AWS SDK; read by the CDK rules, the local twin and the operator commands.
 

@@ -27,7 +27,7 @@ import { STATUS_ATTR } from '../../lambdas/adapters/table-layout';
 import { DEFAULTS } from '../../lambdas/config';
 import { expiryInstant, statusFromRecord } from '../../lambdas/core/billing-status';
 import { RULES_VERSION, type StatusRecord } from '../../lambdas/core/status-record';
-import { buildEvent, stripeId } from '../../bin/stripe-events';
+import { buildEvent, stripeId } from '../../bin/events/stripe-events';
 import { applied, foldedRecord } from '../support/derive';
 
 const TABLE = 'billing-gate-table';

@@ -2,7 +2,7 @@
 // trouble predates the deployment is blocked after `npm run backfill -- --local`, and later
 // real webhooks merge with the backfilled facts by the ordinary rules.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildEvent, stripeId } from '../../bin/stripe-events';
+import { buildEvent, stripeId } from '../../bin/events/stripe-events';
 import type { BillingStatus } from '../../lambdas/core/facts';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
 import {

@@ -10,7 +10,7 @@ import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_AWS } from '../../bin/local/local-aws';
 import type { LocalState } from '../../bin/local/state-file';
-import { buildEvent, stripeId } from '../../bin/stripe-events';
+import { buildEvent, stripeId } from '../../bin/events/stripe-events';
 import type { BillingStatus } from '../../lambdas/core/facts';
 import { eventually } from '../support/local-stack';
 import { ROOT, startLocalStack, type LocalStack } from './npm-start';

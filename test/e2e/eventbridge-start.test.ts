@@ -4,7 +4,7 @@
 // once; `--ingress` refused when malformed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../bin/local/emulators';
-import { buildEvent, signatureHeader, stripeId } from '../../bin/stripe-events';
+import { buildEvent, signatureHeader, stripeId } from '../../bin/events/stripe-events';
 import { DEFAULTS } from '../../lambdas/config';
 import { eventually, factIds, itemStatus, settled } from '../support/local-stack';
 import { runCommand, startLocalStack, type LocalStack } from './npm-start';

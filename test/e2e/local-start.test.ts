@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../bin/local/emulators';
-import { buildEvent, signatureHeader, stripeId } from '../../bin/stripe-events';
+import { buildEvent, signatureHeader, stripeId } from '../../bin/events/stripe-events';
 import { DEFAULTS } from '../../lambdas/config';
 import { deriveBillingStatus } from '../../lambdas/core/billing-status';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
@@ -23,10 +23,10 @@ interface Started {
   exited: Promise<number | null>;
 }
 
-/** `npm start`, spawned as `npx tsx bin/local.ts` in its own process group (like a shell job). */
+/** `npm start`, spawned as `npx tsx bin/local/start.ts` in its own process group (like a shell job). */
 function startLocal(env: Record<string, string>): Started {
   let output = '';
-  const child = spawn('npx', ['tsx', 'bin/local.ts'], {
+  const child = spawn('npx', ['tsx', 'bin/local/start.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -230,9 +230,9 @@ describe('npm start', () => {
   it('stops everything it started on SIGINT, the Java emulator included', async () => {
     const pgid = stack.child.pid!;
     const before = processesOfGroup(pgid);
-    // The process running bin/local.ts itself (under the tsx wrapper): signalled alone, so
+    // The process running bin/local/start.ts itself (under the tsx wrapper): signalled alone, so
     // neither the terminal's group-wide Ctrl-C nor a wrapper stops Java in its place.
-    const local = before.find((p) => /loader\.mjs.*bin\/local\.ts/.test(p.command));
+    const local = before.find((p) => /loader\.mjs.*bin\/local\/start\.ts/.test(p.command));
     expect(before.some((p) => /DynamoDBLocal/.test(p.command))).toBe(true);
     expect(local).toBeDefined();
 

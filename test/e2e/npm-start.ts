@@ -15,7 +15,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { freePort } from '../../bin/local/emulators';
 import { LOCAL_AWS } from '../../bin/local/local-aws';
 import { readLocalState, type LocalState } from '../../bin/local/state-file';
-import { signatureHeader } from '../../bin/stripe-events';
+import { signatureHeader } from '../../bin/events/stripe-events';
 import { FactStore } from '../../lambdas/adapters/fact-store';
 import { DEFAULTS } from '../../lambdas/config';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
@@ -167,7 +167,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     options.via === 'node'
       ? spawnGroup(
           process.execPath,
-          ['--import', 'tsx', path.join('bin', 'local.ts'), ...args],
+          ['--import', 'tsx', path.join('bin', 'local', 'start.ts'), ...args],
           env,
         )
       : spawnGroup('npm', ['start', ...(args.length > 0 ? ['--', ...args] : [])], env);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventQueues } from '../../bin/local/provision';
 import type { LocalState } from '../../bin/local/state-file';
 import { moveByReceive, resolveQueue } from '../../bin/redrive';
-import { buildEvent, stripeId } from '../../bin/stripe-events';
+import { buildEvent, stripeId } from '../../bin/events/stripe-events';
 import { MESSAGE_ATTRIBUTES } from '../../lambdas/adapters/queue-layout';
 import type { BillingStatus, HistoryEntry } from '../../lambdas/core/facts';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';

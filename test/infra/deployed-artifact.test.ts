@@ -20,7 +20,7 @@ import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_AWS } from '../../bin/local/emulators';
 import { queueUrlPrefixOf } from '../../bin/local/provision';
-import { buildEvent, signatureHeader } from '../../bin/stripe-events';
+import { buildEvent, signatureHeader } from '../../bin/events/stripe-events';
 import { metricNamespace } from '../../lambdas/core/metric-names';
 import { ENV } from '../../lambdas/lambda-env';
 import { addBillingGate } from '../../lib/billing-gate-app';

@@ -5,7 +5,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { run, type BackfillPorts } from '../../bin/backfill';
 import type { QueuePair } from '../../bin/local/provision';
-import { PINNED_API_VERSION, buildEvent, stripeId } from '../../bin/stripe-events';
+import { PINNED_API_VERSION, buildEvent, stripeId } from '../../bin/events/stripe-events';
 import type { FactStore } from '../../lambdas/adapters/fact-store';
 import type { BillingStatus } from '../../lambdas/core/facts';
 import { HANDLED_TYPES } from '../../lambdas/core/registry';

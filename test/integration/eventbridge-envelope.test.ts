@@ -13,7 +13,7 @@ import {
   DEFAULT_LOCAL_EVENTBRIDGE_SOURCE,
   localIngressConfig,
 } from '../../bin/local/eventbridge-bus';
-import { buildEvent } from '../../bin/stripe-events';
+import { buildEvent } from '../../bin/events/stripe-events';
 import { DEFAULTS } from '../../lambdas/config';
 import {
   envelopeProblem,
@@ -33,7 +33,10 @@ import {
 
 const SOURCE = 'aws.partner/stripe.com/ed_test_61Rc9ZIzCyVXIv5LR16Rc9WfUF9EoLgTRM8Gp72SOKAi';
 const FIXTURE = JSON.parse(
-  readFileSync(new URL('../../bin/fixtures/eventbridge/envelope.json', import.meta.url), 'utf8'),
+  readFileSync(
+    new URL('../../bin/events/fixtures/eventbridge/envelope.json', import.meta.url),
+    'utf8',
+  ),
 ) as EventBridgeEnvelope;
 
 const envelopeOf = (type: string, options: Parameters<typeof buildEvent>[1] = {}) =>

@@ -5,7 +5,7 @@
 // call to Stripe.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { command, run } from '../../bin/register-endpoint';
-import { PINNED_API_VERSION } from '../../bin/stripe-events';
+import { PINNED_API_VERSION } from '../../bin/events/stripe-events';
 import { HANDLED_TYPES } from '../../lambdas/core/registry';
 import { partnerSourceProblem } from '../../lambdas/eventbridge/envelope';
 import { capture, stripeHarness, type StripeHarness } from '../support/stripe-commands';

@@ -20,7 +20,7 @@ import { queueUrlPrefixOf, type QueuePair } from '../../bin/local/provision';
 import { eventBridgeMayDeadLetter } from '../../bin/ops/eventbridge-dead-letters';
 import { localTarget } from '../../bin/ops/target';
 import { command as redrive, run as runRedrive } from '../../bin/redrive';
-import { buildEvent, signatureHeader, stripeId } from '../../bin/stripe-events';
+import { buildEvent, signatureHeader, stripeId } from '../../bin/events/stripe-events';
 import { makeSqsEventQueue } from '../../lambdas/adapters/event-queue';
 import { staticWebhookSecrets } from '../../lambdas/adapters/webhook-secrets';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';

@@ -4,7 +4,7 @@
 // (docs/behaviour.md#rules, on parked events).
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildEvent, stripeId } from '../../bin/stripe-events';
+import { buildEvent, stripeId } from '../../bin/events/stripe-events';
 import { HANDLED_TYPES } from '../../lambdas/core/registry';
 import type { StripeObject } from '../../lambdas/core/stripe-event';
 import { applyEvent } from '../../lambdas/processor/apply-event';

@@ -19,7 +19,7 @@ import { OUTPUT_KEYS } from '../../lib/stack-outputs';
 import { synthesizeBillingGate } from '../infra/synth-billing-gate';
 import { run as runRedrive } from '../../bin/redrive';
 import { run as runStatus } from '../../bin/status';
-import { buildEvent } from '../../bin/stripe-events';
+import { buildEvent } from '../../bin/events/stripe-events';
 import { applyEvent } from '../../lambdas/processor/apply-event';
 import { capture } from '../support/stripe-commands';
 import { freshQueues, freshTable } from '../support/local-stack';

@@ -5,7 +5,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startLocalPipeline, type LocalPipeline } from '../../bin/local/pipeline';
 import type { QueuePair } from '../../bin/local/provision';
-import { buildEvent, stripeId } from '../../bin/stripe-events';
+import { buildEvent, stripeId } from '../../bin/events/stripe-events';
 import type { FactStore } from '../../lambdas/adapters/fact-store';
 import type { Announcement } from '../../lambdas/notifier/make-notifier';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';

@@ -8,7 +8,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_AWS } from '../../bin/local/emulators';
-import { buildEvent, stripeId } from '../../bin/stripe-events';
+import { buildEvent, stripeId } from '../../bin/events/stripe-events';
 import { FactStore } from '../../lambdas/adapters/fact-store';
 import { makeChargeLookup } from '../../lambdas/adapters/stripe-api';
 import { ruleForType } from '../../lambdas/core/rules';

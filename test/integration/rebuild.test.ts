@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../bin/rebuild';
 import type { Target } from '../../bin/ops/target';
-import { buildEvent, stripeId } from '../../bin/stripe-events';
+import { buildEvent, stripeId } from '../../bin/events/stripe-events';
 import type { FactStore } from '../../lambdas/adapters/fact-store';
 import { EMPTY_RECORD, RULES_VERSION } from '../../lambdas/core/status-record';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';

@@ -5,7 +5,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { run, type ReconcilePorts } from '../../bin/reconcile';
 import type { QueuePair } from '../../bin/local/provision';
-import { buildEvent, stripeId } from '../../bin/stripe-events';
+import { buildEvent, stripeId } from '../../bin/events/stripe-events';
 import type { FactStore } from '../../lambdas/adapters/fact-store';
 import { HANDLED_TYPES } from '../../lambdas/core/registry';
 import { ruleForType } from '../../lambdas/core/rules';

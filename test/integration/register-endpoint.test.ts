@@ -17,7 +17,7 @@ import {
   type RegisterPorts,
   type SecretSink,
 } from '../../bin/register-endpoint';
-import { PINNED_API_VERSION } from '../../bin/stripe-events';
+import { PINNED_API_VERSION } from '../../bin/events/stripe-events';
 import { HANDLED_TYPES } from '../../lambdas/core/registry';
 import { capture, stripeHarness, type StripeHarness } from '../support/stripe-commands';
 

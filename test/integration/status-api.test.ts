@@ -6,7 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_AWS } from '../../bin/local/emulators';
-import { buildEvent, stripeId } from '../../bin/stripe-events';
+import { buildEvent, stripeId } from '../../bin/events/stripe-events';
 import { FactStore } from '../../lambdas/adapters/fact-store';
 import type { HistoryEntry } from '../../lambdas/core/facts';
 import { ruleForType } from '../../lambdas/core/rules';

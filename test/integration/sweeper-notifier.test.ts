@@ -10,7 +10,7 @@ import {
 import type { DynamoDBRecord } from 'aws-lambda';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_AWS } from '../../bin/local/emulators';
-import { buildEvent, stripeId } from '../../bin/stripe-events';
+import { buildEvent, stripeId } from '../../bin/events/stripe-events';
 import type { FactStore } from '../../lambdas/adapters/fact-store';
 import { RULES_VERSION } from '../../lambdas/core/status-record';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';

@@ -6,7 +6,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_AWS, freePort } from '../../bin/local/emulators';
 import { queueUrlPrefixOf, type QueuePair } from '../../bin/local/provision';
-import { buildEvent, signatureHeader } from '../../bin/stripe-events';
+import { buildEvent, signatureHeader } from '../../bin/events/stripe-events';
 import { makeSqsEventQueue } from '../../lambdas/adapters/event-queue';
 import {
   readSecretString,

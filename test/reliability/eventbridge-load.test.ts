@@ -5,7 +5,7 @@
 // status item equal to the full derivation over its stored facts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LOCAL_EVENTBRIDGE_SOURCE } from '../../bin/local/eventbridge-bus';
-import { signatureHeader } from '../../bin/stripe-events';
+import { signatureHeader } from '../../bin/events/stripe-events';
 import { DEFAULTS } from '../../lambdas/config';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
 import { toEnvelope } from '../../lambdas/eventbridge/envelope';

@@ -10,7 +10,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { LOCAL_AWS, freePort } from '../../bin/local/emulators';
 import { startLocalPipeline, type LocalPipeline } from '../../bin/local/pipeline';
 import { createEventQueues, queueUrlPrefixOf } from '../../bin/local/provision';
-import { signatureHeader } from '../../bin/stripe-events';
+import { signatureHeader } from '../../bin/events/stripe-events';
 import { makeSqsEventQueue } from '../../lambdas/adapters/event-queue';
 import { HANDLED_TYPES } from '../../lambdas/core/registry';
 import { makeVerifierHandler } from '../../lambdas/verifier/make-verifier';

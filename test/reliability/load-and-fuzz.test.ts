@@ -3,7 +3,7 @@
 // malformed, forged, truncated, oversized and replayed requests at /webhook.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildEvent, signatureHeader, stripeId } from '../../bin/stripe-events';
+import { buildEvent, signatureHeader, stripeId } from '../../bin/events/stripe-events';
 import { DEFAULTS } from '../../lambdas/config';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
 import { rebuildAll } from '../../lambdas/rebuild/rebuild-status';

@@ -2,7 +2,7 @@
 // each customer must end with, computed by applying the same events in `created` order.
 import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
-import { buildEvent, stripeId } from '../../bin/stripe-events';
+import { buildEvent, stripeId } from '../../bin/events/stripe-events';
 import { deriveBillingStatus } from '../../lambdas/core/billing-status';
 import type { AppliedFact, BillingStatus } from '../../lambdas/core/facts';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';

@@ -14,7 +14,7 @@ import {
   type StatusRecord,
 } from '../../lambdas/core/status-record';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
-import { FIXTURE_CUSTOMER } from '../../bin/stripe-events';
+import { FIXTURE_CUSTOMER } from '../../bin/events/stripe-events';
 import { referenceBillingStatus } from './reference-derivation';
 
 export const CUSTOMER = FIXTURE_CUSTOMER;

@@ -2,7 +2,7 @@
 // small range (ties are frequent), statuses that sometimes disagree with the event type,
 // operator actions and commit times drawn from a few instants.
 import fc from 'fast-check';
-import { buildEvent } from '../../bin/stripe-events';
+import { buildEvent } from '../../bin/events/stripe-events';
 import type { OverrideRecord } from '../../lambdas/core/facts';
 import { HANDLED_TYPES, registryEntry } from '../../lambdas/core/registry';
 import type { StripeEvent, StripeObject } from '../../lambdas/core/stripe-event';

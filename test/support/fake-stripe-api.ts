@@ -14,7 +14,7 @@ import {
   fixture,
   stripeId,
   type EventOptions,
-} from '../../bin/stripe-events';
+} from '../../bin/events/stripe-events';
 import type { StripeEvent, StripeObject } from '../../lambdas/core/stripe-event';
 
 /** A form- or query-decoded value, nested the way Stripe reads `a[b][0]=c`. */

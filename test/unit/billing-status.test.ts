@@ -1,7 +1,7 @@
 // The status record as a whole: canAllocate, overrides, sorting, the record's own fields
 // (docs/behaviour.md#the-billing-status).
 import { describe, expect, it } from 'vitest';
-import { buildEvent } from '../../bin/stripe-events';
+import { buildEvent } from '../../bin/events/stripe-events';
 import { deriveBillingStatus } from '../../lambdas/core/billing-status';
 import type { AppliedFact, OverrideRecord } from '../../lambdas/core/facts';
 import { historyOf } from '../../lambdas/core/history';

@@ -6,7 +6,7 @@
 // commit times, the input order never changes them either (docs/behaviour.md#guarantees).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildEvent } from '../../bin/stripe-events';
+import { buildEvent } from '../../bin/events/stripe-events';
 import { deriveBillingStatus } from '../../lambdas/core/billing-status';
 import type { AppliedFact, BillingStatus, OverrideRecord } from '../../lambdas/core/facts';
 import { historyOf } from '../../lambdas/core/history';

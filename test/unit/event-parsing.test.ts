@@ -2,7 +2,7 @@
 // customer an event names when fields are missing or odd, and what an old-API
 // PaymentIntent reveals. Payload shapes only; the rules' effects are tested elsewhere.
 import { describe, expect, it } from 'vitest';
-import { buildEvent } from '../../bin/stripe-events';
+import { buildEvent } from '../../bin/events/stripe-events';
 import { ruleForType } from '../../lambdas/core/rules';
 import { idOf, stripeEventProblem } from '../../lambdas/core/stripe-event';
 

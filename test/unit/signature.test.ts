@@ -2,7 +2,7 @@
 // (generateTestHeaderString), one case of docs/behaviour.md#the-webhook-verifier per test.
 import { describe, expect, it } from 'vitest';
 import { loadLocalConfig } from '../../bin/local/config';
-import { buildEvent, signatureHeader } from '../../bin/stripe-events';
+import { buildEvent, signatureHeader } from '../../bin/events/stripe-events';
 import { NoMatchingSignatureError, verifyStripeSignature } from '../../lambdas/adapters/signature';
 import { DEFAULTS } from '../../lambdas/config';
 import { ConfigError, SignatureError } from '../../lambdas/core/errors';

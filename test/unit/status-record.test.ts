@@ -3,7 +3,7 @@
 // statusFromRecord, canAllocateOf) and what the rules tell the processor about a fact
 // (its kind, its meaning, whether applying it refolds its object's entry).
 import { describe, expect, it } from 'vitest';
-import { buildEvent } from '../../bin/stripe-events';
+import { buildEvent } from '../../bin/events/stripe-events';
 import { canAllocateOf, statusFromRecord } from '../../lambdas/core/billing-status';
 import type { AppliedFact, OverrideRecord } from '../../lambdas/core/facts';
 import { REGISTRY } from '../../lambdas/core/registry';

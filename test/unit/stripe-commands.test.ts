@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { backfillType, syntheticEvent } from '../../bin/backfill';
 import { parseSince, typeChunks } from '../../bin/reconcile';
 import { checkEndpointUrl, storedSecrets } from '../../bin/register-endpoint';
-import { PINNED_API_VERSION, fixture } from '../../bin/stripe-events';
+import { PINNED_API_VERSION, fixture } from '../../bin/events/stripe-events';
 import { HANDLED_TYPES } from '../../lambdas/core/registry';
 import { stripeEventProblem, type StripeObject } from '../../lambdas/core/stripe-event';
 

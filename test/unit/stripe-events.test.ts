@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
 import { HANDLED_TYPES } from '../../lambdas/core/registry';
 import { stripeEventProblem } from '../../lambdas/core/stripe-event';
-import { BUILDABLE_TYPES, buildEvent, signatureHeader } from '../../bin/stripe-events';
+import { BUILDABLE_TYPES, buildEvent, signatureHeader } from '../../bin/events/stripe-events';
 
 describe('event builders', () => {
   it('can build every handled event type', () => {

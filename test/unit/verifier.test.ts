@@ -3,7 +3,7 @@
 import { createHmac } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import { buildEvent, signatureHeader } from '../../bin/stripe-events';
+import { buildEvent, signatureHeader } from '../../bin/events/stripe-events';
 import type { QueuedEvent } from '../../lambdas/adapters/event-queue';
 import { QueueUnavailableError } from '../../lambdas/core/errors';
 import { METRICS } from '../../lambdas/core/metric-names';

@@ -2,7 +2,7 @@
 // customer_account (reported as unsupported, never dropped or guessed), and an old-API
 // PaymentIntent whose charges list is malformed (docs/behaviour.md#whose-record-an-event-touches).
 import { describe, expect, it } from 'vitest';
-import { buildEvent } from '../../../bin/stripe-events';
+import { buildEvent } from '../../../bin/events/stripe-events';
 import { ruleForType } from '../../../lambdas/core/rules';
 
 const resolve = (type: string, object: Record<string, unknown>) =>

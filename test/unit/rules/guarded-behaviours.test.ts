@@ -3,7 +3,7 @@
 // derivation (statusOf / deriveBillingStatus over events built from Stripe's fixtures), so
 // they hold whatever shape the rules' code takes.
 import { describe, expect, it } from 'vitest';
-import { buildEvent } from '../../../bin/stripe-events';
+import { buildEvent } from '../../../bin/events/stripe-events';
 import { deriveBillingStatus } from '../../../lambdas/core/billing-status';
 import type { OverrideRecord } from '../../../lambdas/core/facts';
 import type { StripeEvent } from '../../../lambdas/core/stripe-event';

@@ -1,6 +1,6 @@
 // Invoices, disputes and customers: their rows of docs/behaviour.md#rules.
 import { describe, expect, it } from 'vitest';
-import { buildEvent } from '../../../bin/stripe-events';
+import { buildEvent } from '../../../bin/events/stripe-events';
 import { disputeRule } from '../../../lambdas/core/rules/dispute';
 import { customerRule } from '../../../lambdas/core/rules/customer';
 import { CUSTOMER, reasons, statusOf, warningReasons } from '../../support/derive';

@@ -1,7 +1,7 @@
 // Payment methods and sources: details, statuses and derived warnings
 // (docs/behaviour.md#payment-methods).
 import { describe, expect, it } from 'vitest';
-import { buildEvent, fixture } from '../../../bin/stripe-events';
+import { buildEvent, fixture } from '../../../bin/events/stripe-events';
 import { expiryInstant } from '../../../lambdas/core/billing-status';
 import { paymentMethodRule } from '../../../lambdas/core/rules/payment-method';
 import { normalizeBrand } from '../../../lambdas/core/rules/payment-method-details';

@@ -1,6 +1,6 @@
 // PaymentIntents, legacy charges and supersede: the payment rows of docs/behaviour.md#rules.
 import { describe, expect, it } from 'vitest';
-import { buildEvent } from '../../../bin/stripe-events';
+import { buildEvent } from '../../../bin/events/stripe-events';
 import { reasons, statusOf } from '../../support/derive';
 
 const pi = (type: string, id: string, created: number, evt?: string) =>

@@ -1,6 +1,6 @@
 // Subscriptions: their status, same-second ties and blockers (docs/behaviour.md#rules).
 import { describe, expect, it } from 'vitest';
-import { buildEvent } from '../../../bin/stripe-events';
+import { buildEvent } from '../../../bin/events/stripe-events';
 import { statusOf } from '../../support/derive';
 
 const sub = (

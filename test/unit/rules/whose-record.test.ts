@@ -2,7 +2,7 @@
 // fact's object and the ids that tie parked events to their customer.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BUILDABLE_TYPES, buildEvent, fixture } from '../../../bin/stripe-events';
+import { BUILDABLE_TYPES, buildEvent, fixture } from '../../../bin/events/stripe-events';
 import { HANDLED_TYPES } from '../../../lambdas/core/registry';
 import { ruleFor, ruleForType } from '../../../lambdas/core/rules';
 import type { StripeEvent } from '../../../lambdas/core/stripe-event';

@@ -16,7 +16,7 @@
 //   npm run bench -- --only store   some sections: verifier, cold-start, store (3-6), e2e (7)
 // Runs other than the full one write .local/BENCHMARKS.partial.md instead.
 
-import './ops/quiet-sdk';
+import '../ops/quiet-sdk';
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.LOG_LEVEL ??= 'SILENT';
@@ -26,13 +26,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { HandlerName } from '../lib/gate-function';
-import { measureApplyCost, type ApplyRow } from './bench/apply-cost';
-import {
-  renderAccessLogLine,
-  sampleAccessLogValues,
-  stackAccessLogFormat,
-} from './bench/access-log';
+import type { HandlerName } from '../../lib/gate-function';
+import { measureApplyCost, type ApplyRow } from './apply-cost';
+import { renderAccessLogLine, sampleAccessLogValues, stackAccessLogFormat } from './access-log';
 import {
   COST_BUDGET_RATIO,
   COST_FLOOR,
@@ -40,19 +36,19 @@ import {
   webhookCost,
   type CostInputs,
   type WebhookCost,
-} from './bench/cost';
-import { createDataset, type Dataset } from './bench/dataset';
-import { formatCalls, totalCalls, type Meter } from './bench/ddb-meter';
-import { measureEndToEnd, type EndToEndResult } from './bench/end-to-end';
-import { measureFunctionRuns, type FunctionRuns } from './bench/function-runs';
-import { FAILED_HOUR_EVERY } from './bench/history';
-import { LOAD_TIME_BUDGET_RATIO, measureLoadTimes } from './bench/load-time';
-import { FUNCTION_GB, LOG_EVENT_OVERHEAD_BYTES, PRICES, logsPerMillion } from './bench/prices';
-import { Report, progress } from './bench/report';
-import { f0, f1, f2, f3, times, usd } from './bench/stats';
-import { measureStatusReads, type ReadRow } from './bench/status-read';
-import { FLOOR, OURS, measureVerifierCpu } from './bench/verifier-cpu';
-import { startEmulators } from './local/emulators';
+} from './cost';
+import { createDataset, type Dataset } from './dataset';
+import { formatCalls, totalCalls, type Meter } from './ddb-meter';
+import { measureEndToEnd, type EndToEndResult } from './end-to-end';
+import { measureFunctionRuns, type FunctionRuns } from './function-runs';
+import { FAILED_HOUR_EVERY } from './history';
+import { LOAD_TIME_BUDGET_RATIO, measureLoadTimes } from './load-time';
+import { FUNCTION_GB, LOG_EVENT_OVERHEAD_BYTES, PRICES, logsPerMillion } from './prices';
+import { Report, progress } from './report';
+import { f0, f1, f2, f3, times, usd } from './stats';
+import { measureStatusReads, type ReadRow } from './status-read';
+import { FLOOR, OURS, measureVerifierCpu } from './verifier-cpu';
+import { startEmulators } from '../local/emulators';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SECTIONS = ['verifier', 'cold-start', 'store', 'e2e'] as const;
@@ -600,7 +596,7 @@ function statusCostSection(inputs: CostInputs) {
 function endToEndSection(result: EndToEndResult, callsPerEvent: number | null) {
   report.heading('7. Local end to end through `npm start`');
   report.paragraph(
-    'bin/local.ts (what `npm start` runs) in its own process tree, on free ports. Signed',
+    'bin/local/start.ts (what `npm start` runs) in its own process tree, on free ports. Signed',
     'webhooks of billed hours (`charge.*` and `payment_intent.*`, about ten events per',
     'customer) POSTed by concurrent senders; events/s is from the first POST until every',
     "event is applied (each customer's fact count, read from the table); the ack is the",

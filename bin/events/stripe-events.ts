@@ -1,5 +1,5 @@
 // Builds realistic Stripe events from the fixture objects Stripe publishes (copied, with
-// their provenance, under bin/fixtures/stripe). Used by `npm run trigger`, the tests, the
+// their provenance, under bin/events/fixtures/stripe). Used by `npm run trigger`, the tests, the
 // reliability suite and the bench, so every event in this project has Stripe's own shapes.
 
 import { randomBytes } from 'node:crypto';
@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Stripe from 'stripe';
-import type { StripeEvent, StripeObject } from '../lambdas/core/stripe-event';
+import type { StripeEvent, StripeObject } from '../../lambdas/core/stripe-event';
 
 export const FIXTURES_DIR = path.join(
   path.dirname(fileURLToPath(import.meta.url)),

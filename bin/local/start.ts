@@ -4,35 +4,35 @@
 // everything it started on Ctrl-C, on SIGTERM or SIGHUP to any of its processes (npm's
 // included), and when its parent process goes away.
 
-import './ops/quiet-sdk';
+import '../ops/quiet-sdk';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { makeSqsEventQueue } from '../lambdas/adapters/event-queue';
-import { staticWebhookSecrets } from '../lambdas/adapters/webhook-secrets';
-import { ConfigError } from '../lambdas/core/errors';
-import { HANDLED_TYPES } from '../lambdas/core/registry';
-import { makeLogger, makeMetrics } from '../lambdas/observability';
-import { makeVerifierHandler } from '../lambdas/verifier/make-verifier';
-import { acceptsEventBridge, acceptsWebhooks } from '../lambdas/eventbridge/ingress-mode';
-import { alreadyRunningMessage, portInUseMessage, startupBanner } from './local/banner';
-import { loadLocalConfig, type LocalConfig } from './local/config';
+import { makeSqsEventQueue } from '../../lambdas/adapters/event-queue';
+import { staticWebhookSecrets } from '../../lambdas/adapters/webhook-secrets';
+import { ConfigError } from '../../lambdas/core/errors';
+import { HANDLED_TYPES } from '../../lambdas/core/registry';
+import { makeLogger, makeMetrics } from '../../lambdas/observability';
+import { makeVerifierHandler } from '../../lambdas/verifier/make-verifier';
+import { acceptsEventBridge, acceptsWebhooks } from '../../lambdas/eventbridge/ingress-mode';
+import { alreadyRunningMessage, portInUseMessage, startupBanner } from './banner';
+import { loadLocalConfig, type LocalConfig } from './config';
 import {
   admitEventBridgeRules,
   localIngressConfig,
   makeLocalEventBus,
   type LocalIngress,
-} from './local/eventbridge-bus';
-import { LOCAL_AWS, startEmulators, type Emulators } from './local/emulators';
-import { createFront, type ApiHandler } from './local/front';
-import { startLocalPipeline, type LocalPipeline } from './local/pipeline';
-import { createBillingTable, createEventQueues, queueUrlPrefixOf } from './local/provision';
+} from './eventbridge-bus';
+import { LOCAL_AWS, startEmulators, type Emulators } from './emulators';
+import { createFront, type ApiHandler } from './front';
+import { startLocalPipeline, type LocalPipeline } from './pipeline';
+import { createBillingTable, createEventQueues, queueUrlPrefixOf } from './provision';
 import {
   claimLocalState,
   LocalStackRunning,
   releaseLocalState,
   runningLocalStack,
   writeLocalState,
-} from './local/state-file';
+} from './state-file';
 
 export const LOCAL_QUEUE_PREFIX = 'sbg-local';
 export const LOCAL_TABLE = 'sbg-local-billing';
