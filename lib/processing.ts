@@ -7,20 +7,11 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { typeSlug } from '../lambdas/core/registry';
+import { typeSlug, usesStripeApi } from '../lambdas/core/registry';
 import { ENV } from '../lambdas/lambda-env';
 import { GateFunction, type FunctionDefaults } from './gate-function';
 import { QueueProcessor } from './queue-processor';
 import type { Store } from './store';
-
-/**
- * Types whose processor may call the Stripe API: disputes carry no customer and may look
- * their charge up; a detached payment method may need its owner. Every other processor
- * works from the event alone and gets no access to the API key.
- */
-export function usesStripeApi(type: string): boolean {
-  return type.startsWith('charge.dispute.') || type === 'payment_method.detached';
-}
 
 export interface ProcessingProps {
   readonly enabledEventTypes: readonly string[];

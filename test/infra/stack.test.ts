@@ -95,8 +95,8 @@ function alarmsOn(metricName: string, dimensionValue: unknown): Json[] {
     );
 }
 
-const disputeOrDetach = (type: string) =>
-  type.startsWith('charge.dispute.') || type === 'payment_method.detached';
+/** The processors whose rule may ask Stripe: disputes look their charge up (a detach never does). */
+const asksStripe = (type: string) => type.startsWith('charge.dispute.');
 
 // ---------------------------------------------------------------------------------------
 
@@ -643,7 +643,7 @@ describe('environment', () => {
       expect(env[ENV.eventType]).toBe(p.eventType);
       expect(env[ENV.tableName]).toEqual(ref(stack.gate.store.table.tableName));
       expect(env[ENV.apiKeySecretArn]).toEqual(
-        disputeOrDetach(p.eventType) ? ref(stack.gate.secrets.apiKeySecret.secretArn) : undefined,
+        asksStripe(p.eventType) ? ref(stack.gate.secrets.apiKeySecret.secretArn) : undefined,
       );
     }
   });
@@ -732,13 +732,13 @@ describe('IAM boundaries', () => {
     ]);
   });
 
-  it('lets only dispute and detach processors read the API key secret', () => {
+  it('lets only the processors that ask Stripe (disputes) read the API key secret', () => {
     for (const p of stack.gate.processing.processors) {
       // Act
       const actions = actionsOn(p.function, apiKeySecret());
 
       // Assess
-      if (disputeOrDetach(p.eventType)) expect(actions).toContain('secretsmanager:GetSecretValue');
+      if (asksStripe(p.eventType)) expect(actions).toContain('secretsmanager:GetSecretValue');
       else expect(actions).toEqual([]);
     }
   });

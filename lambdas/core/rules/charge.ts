@@ -7,11 +7,9 @@ import type { Fact } from '../facts';
 import { idOf, str } from '../stripe-event';
 import { customerOfObject, dataStr, ids, makeFact, withMeaning } from './common';
 import { paymentEntry } from './payment-failures';
+import { meaningsOf } from '../registry';
 
-const MEANINGS: ReadonlyMap<string, 'failed' | 'succeeded'> = new Map([
-  ['charge.failed', 'failed'],
-  ['charge.succeeded', 'succeeded'],
-]);
+const MEANINGS = meaningsOf('charge');
 
 /** A charge made through the Charges API, without a PaymentIntent. */
 const isLegacy = (f: Fact) => dataStr(f, 'paymentIntent') === null;

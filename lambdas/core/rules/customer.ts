@@ -4,14 +4,9 @@
 import type { KindRule } from '../entries';
 import { idOf } from '../stripe-event';
 import { NO_ENTRY, makeFact } from './common';
+import { meaningsOf } from '../registry';
 
-const MEANINGS: ReadonlyMap<string, 'record' | 'deleted'> = new Map([
-  // The record exists; nothing else changes.
-  ['customer.created', 'record'],
-  ['customer.updated', 'record'],
-  // Blocker customer_deleted, terminal.
-  ['customer.deleted', 'deleted'],
-]);
+const MEANINGS = meaningsOf('customer');
 
 /** Fact data: `{}`; the event type alone says what happened to the customer. */
 export const customerRule: KindRule = {

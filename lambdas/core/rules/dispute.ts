@@ -6,13 +6,9 @@ import type { DisputeEntry, EntryView, KindRule } from '../entries';
 import { condition, firstOpener } from '../ordering';
 import { idOf, str } from '../stripe-event';
 import { dataStr, ids, makeFact, withMeaning } from './common';
+import { meaningsOf } from '../registry';
 
-const MEANINGS: ReadonlyMap<string, 'opened' | 'updated' | 'closed'> = new Map([
-  ['charge.dispute.created', 'opened'],
-  // Opens nothing on its own; closes the dispute when its status says so.
-  ['charge.dispute.updated', 'updated'],
-  ['charge.dispute.closed', 'closed'],
-]);
+const MEANINGS = meaningsOf('dispute');
 
 /** Dispute statuses that close it for good (also what backfill treats as not open). */
 export const DISPUTE_CLOSED_STATUSES: ReadonlySet<string> = new Set([

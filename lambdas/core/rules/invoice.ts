@@ -6,17 +6,9 @@ import { str, type StripeObject } from '../stripe-event';
 import { condition, earlier, firstOpener } from '../ordering';
 import type { EntryView } from '../entries';
 import { customerOfObject, dataStr, makeFact, withMeaning } from './common';
+import { meaningsOf } from '../registry';
 
-const MEANINGS: ReadonlyMap<string, 'failed' | 'uncollectible' | 'action_required' | 'settled'> =
-  new Map([
-    ['invoice.payment_failed', 'failed'],
-    ['invoice.marked_uncollectible', 'uncollectible'],
-    ['invoice.payment_action_required', 'action_required'],
-    // Terminal: the invoice's blocker and warning are removed for good.
-    ['invoice.paid', 'settled'],
-    ['invoice.payment_succeeded', 'settled'],
-    ['invoice.voided', 'settled'],
-  ]);
+const MEANINGS = meaningsOf('invoice');
 
 /** Whatever the event type, an invoice in one of these statuses is settled for good. */
 const SETTLED_STATUSES: ReadonlySet<string> = new Set(['paid', 'void']);

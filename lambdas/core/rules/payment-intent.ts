@@ -5,6 +5,7 @@ import type { KindRule } from '../entries';
 import { idOf, obj, str, type StripeEvent } from '../stripe-event';
 import { customerOfObject, dataStr, ids, makeFact, withMeaning } from './common';
 import { paymentEntry } from './payment-failures';
+import { meaningsOf } from '../registry';
 
 /** The PaymentIntent's latest charge: `latest_charge`, or `charges.data[0]` on old API versions. */
 export function latestChargeOf(event: StripeEvent): string | null {
@@ -19,12 +20,7 @@ export function latestChargeOf(event: StripeEvent): string | null {
   return null;
 }
 
-const MEANINGS: ReadonlyMap<string, 'failed' | 'succeeded' | 'canceled'> = new Map([
-  ['payment_intent.payment_failed', 'failed'],
-  // Terminal, and a successful payment of the customer.
-  ['payment_intent.succeeded', 'succeeded'],
-  ['payment_intent.canceled', 'canceled'],
-]);
+const MEANINGS = meaningsOf('payment_intent');
 
 /** Whatever the event type, a PaymentIntent in one of these statuses is settled for good. */
 const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['succeeded', 'canceled']);

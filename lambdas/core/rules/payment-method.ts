@@ -4,14 +4,10 @@
 
 import { idOf } from '../stripe-event';
 import { customerOfObject } from './common';
-import { methodRule, type MethodMeaning } from './payment-method-details';
+import { methodRule } from './payment-method-details';
+import { meaningsOf } from '../registry';
 
-const MEANINGS: ReadonlyMap<string, MethodMeaning> = new Map([
-  ['payment_method.attached', 'details'],
-  ['payment_method.updated', 'details'],
-  ['payment_method.automatically_updated', 'details'],
-  ['payment_method.detached', 'deleted'],
-]);
+const MEANINGS = meaningsOf('payment_method');
 
 /** Fact data: `MethodDetails` (`{ methodType, brand, last4, expMonth, expYear }`). */
 export const paymentMethodRule = methodRule('payment_method', MEANINGS, (event) => {

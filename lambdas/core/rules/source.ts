@@ -3,14 +3,10 @@
 // for legacy cards and sources, never through the PaymentMethod API).
 
 import { customerOfObject } from './common';
-import { methodRule, type MethodMeaning } from './payment-method-details';
+import { methodRule } from './payment-method-details';
+import { meaningsOf } from '../registry';
 
-const MEANINGS: ReadonlyMap<string, MethodMeaning> = new Map([
-  ['customer.source.created', 'details'],
-  ['customer.source.updated', 'details'],
-  ['customer.source.expiring', 'expiring'],
-  ['customer.source.deleted', 'deleted'],
-]);
+const MEANINGS = meaningsOf('source');
 
 /** Fact data: `MethodDetails` (`{ methodType, brand, last4, expMonth, expYear }`). */
 export const sourceRule = methodRule('source', MEANINGS, customerOfObject);

@@ -6,14 +6,9 @@ import type { AppliedFact } from '../facts';
 import { compareIds, condition, firstOpener, maxOf } from '../ordering';
 import { str } from '../stripe-event';
 import { customerOfObject, dataStr, makeFact } from './common';
+import { meaningsOf } from '../registry';
 
-const MEANINGS: ReadonlyMap<string, 'created' | 'updated' | 'deleted'> = new Map([
-  // Each carries the subscription's status; a `.created` event enters it.
-  ['customer.subscription.created', 'created'],
-  ['customer.subscription.updated', 'updated'],
-  // Its status is `canceled` even when a trimmed payload lacks one.
-  ['customer.subscription.deleted', 'deleted'],
-]);
+const MEANINGS = meaningsOf('subscription');
 
 // A Map, not an object literal: a status such as "constructor" must not find a prototype key.
 const SUBSCRIPTION_ORDER: ReadonlyMap<string, number> = new Map([
