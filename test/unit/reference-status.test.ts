@@ -836,6 +836,35 @@ describe('PaymentIntents of invoices', () => {
     expect(after.updatedAt).toBe('2026-11-01T00:00:20.000Z');
   });
 
+  it('commits a waiting invoice payment when a charge reveals the customer of its PaymentIntent', () => {
+    // Prepare: the invoice payment arrives first; the charge naming the PaymentIntent later.
+    const paid = at(
+      evt('evt_8', 'invoice_payment.paid', T + 10, invoicePayment('inpay_1', 'in_1', 'pi_1'), {
+        version: BASIL,
+      }),
+      '2026-11-01T00:00:11.000Z',
+    );
+    const chargeOk = at(
+      evt(
+        'evt_2',
+        'charge.succeeded',
+        T + 9,
+        charge('ch_1', { payment_intent: 'pi_1', status: 'succeeded' }),
+        {
+          version: BASIL,
+        },
+      ),
+      '2026-11-01T00:05:00.000Z',
+    );
+
+    // Act
+    const s = status([paid, chargeOk]);
+
+    // Assess
+    expect([s.lastEventId, s.updatedAt]).toEqual(['evt_8', '2026-11-01T00:05:00.000Z']);
+    expect(s.blockers).toStrictEqual([]);
+  });
+
   it('keeps an invoice payment waiting while its PaymentIntent has no known customer', () => {
     // Prepare
     const updated = evt('evt_1', 'customer.updated', T, customer(CUS));
@@ -996,14 +1025,16 @@ describe('disputes', () => {
     const events = [
       opened('evt_1', T, dispute('dp_1', 'ch_1')),
       opened('evt_2', T, dispute('dp_2', 'ch_2')),
+      opened('evt_3', T, dispute('dp_3', 'ch_3')),
     ];
     const stripe = { chargeCustomer: { ch_1: CUS, ch_2: null } };
 
     // Act
     const s = status(events, { stripe });
 
-    // Assess
+    // Assess: the answer says nothing of ch_3, so dp_3 waits as without the key.
     expect(s.blockers).toStrictEqual([blocker('dp_1', T, 'evt_1')]);
+    expect(s.lastEventId).toBe('evt_1');
   });
 
   it('commits a waiting dispute when its customer becomes known', () => {
