@@ -132,7 +132,7 @@ describe('npm start -- --ingress eventbridge', () => {
 describe('npm start with a bad ingress', () => {
   it('stops at start-up naming the flag', async () => {
     // Act
-    const result = await run('local', ['--ingress', 'carrier-pigeon'], {
+    const result = await run('local/start', ['--ingress', 'carrier-pigeon'], {
       PORT: String(await freePort()),
     });
 
@@ -145,7 +145,7 @@ describe('npm start with a bad ingress', () => {
 
   it('stops at start-up on a malformed EVENTBRIDGE_SOURCE', async () => {
     // Act
-    const result = await run('local', [], {
+    const result = await run('local/start', [], {
       INGRESS: 'both',
       EVENTBRIDGE_SOURCE: 'stripe',
       PORT: String(await freePort()),
