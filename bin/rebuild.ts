@@ -2,7 +2,6 @@
 // items from the stored facts, after an upgrade that changes a rule (the sweeper counts the
 // items still computed with older rules). Safe while events are being applied.
 
-import { FactStore } from '../lambdas/adapters/fact-store';
 import { RULES_VERSION } from '../lambdas/core/status-record';
 import { rebuildAll } from '../lambdas/rebuild/rebuild-status';
 import {
@@ -14,7 +13,7 @@ import {
   type CommandDeps,
 } from './ops/command';
 import { renderTable } from './ops/table';
-import { resolveTarget, type Target, type TargetOptions } from './ops/target';
+import { resolveTarget, storeOf, type Target, type TargetOptions } from './ops/target';
 
 export interface RebuildDeps extends CommandDeps {
   /** Reaches the target stack; `npm start`'s or the deployed one by default. */
@@ -54,11 +53,12 @@ export const command = defineCommand<RebuildDeps>({
         `${dryRun ? 'checking' : 'rebuilding'} ${customer ?? 'every customer'} on ` +
           `${target.describe()}, table ${target.tableName}`,
       );
-      const summary = await rebuildAll(new FactStore(target.ddb, target.tableName), {
-        ...(customer ? { customers: [customer] } : {}),
-        dryRun,
-        progress: io.err,
-      });
+      const { store, settings } = await storeOf(target, () => io.now().getTime());
+      const summary = await rebuildAll(
+        store,
+        { settings, clock: () => io.now().getTime() },
+        { ...(customer ? { customers: [customer] } : {}), dryRun, progress: io.err },
+      );
       renderTable(
         ['CUSTOMERS', dryRun ? 'WOULD CHANGE' : 'REBUILT', 'UNCHANGED', 'NO RECORD', 'FAILED'],
         [

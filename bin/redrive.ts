@@ -3,6 +3,9 @@
 // deduplicate by event id, so a message moved twice is still applied once. Where
 // EventBridge may dead-letter too (ingress eventbridge or both), its messages are unwrapped
 // to the Stripe event on the way back (bin/ops/eventbridge-dead-letters.ts).
+// `npm run redrive -- --announcements [--dry-run] [--discard-expired]` replays the
+// announcements the notifier could not make, from its on-failure queue and the table's
+// stream (bin/ops/announcement-replay.ts).
 
 import {
   DeleteMessageCommand,
@@ -16,6 +19,8 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { registryEntry } from '../lambdas/core/registry';
+import type { Announcement } from '../lambdas/notifier/make-notifier';
+import { replayTargetAnnouncements, STREAM_RETENTION_HOURS } from './ops/announcement-replay';
 import { eventBridgeMayDeadLetter, toProcessorMessage } from './ops/eventbridge-dead-letters';
 import {
   defineCommand,
@@ -38,6 +43,11 @@ export interface RedriveDeps extends CommandDeps {
   connect?: (options: TargetOptions) => Promise<Target>;
   /** Progress polling interval. @default 1000 */
   pollIntervalMs?: number;
+  /**
+   * Where `--announcements` publishes what it replays.
+   * @default the stack's announcements topic; locally a log line, as the local twin's notifier
+   */
+  announce?: (a: Announcement) => Promise<void>;
 }
 
 export interface ResolvedQueue {
@@ -257,10 +267,12 @@ export const command = defineCommand<RedriveDeps>({
   summary:
     'Moves the messages of dead-letter queues back to their processor queues, once the fault ' +
     'that dead-lettered them is fixed. Processors deduplicate by event id, so nothing is ' +
-    'applied twice.',
+    'applied twice. With --announcements, replays the canAllocate changes the notifier could ' +
+    'not announce.',
   description: [
     "It uses SQS's own redrive (StartMessageMoveTask); where the server lacks it, it receives, sends and deletes each message, keeping its body and attributes.",
     'A dead-letter queue that EventBridge may write to (a stack deployed with -c ingress=eventbridge or both, or npm start -- --ingress eventbridge|both) also holds the events EventBridge could not deliver, in its own form: the EventBridge envelope, with ERROR_CODE and ERROR_MESSAGE attributes. Such a queue is moved by receive, send and delete, and each of those messages goes back as the Stripe event it carries, as the verifier would have queued it; a message that carries no Stripe event stays in the dead-letter queue and is named.',
+    `--announcements reads the notifier-failures queue, where a batch of the table's stream goes once the notifier has failed it on every retry (the queue's alarm is notifier-failures-not-empty). Each message names the batch (shard and sequence numbers), not its records: they are read back from the stream and handed to the notifier's own handler, which announces exactly what the notifier would have (on the announcements topic; locally as the twin's log line), oldest batch first; then the message is deleted. One line per message says what was announced. A stream keeps a record ${STREAM_RETENTION_HOURS} hours: a message whose records the stream no longer holds is named as expired and kept (the change is still in the customer's status item, its announcement is lost), unless --discard-expired deletes it. A message whose announcement fails again stays, narrowed to what was not announced.`,
   ],
   options: {
     queue: {
@@ -269,25 +281,66 @@ export const command = defineCommand<RedriveDeps>({
       description: 'the dead-letter queue of one event type, e.g. invoice.payment_failed',
     },
     all: { type: 'boolean', description: 'every dead-letter queue of the stack' },
-    'dry-run': { type: 'boolean', description: 'only count what each dead-letter queue holds' },
+    announcements: {
+      type: 'boolean',
+      description: "replay the notifier's failed announcements (the notifier-failures queue)",
+    },
+    'dry-run': {
+      type: 'boolean',
+      description:
+        'only count what each dead-letter queue holds; with --announcements, list what would be announced',
+    },
+    'discard-expired': {
+      type: 'boolean',
+      description: `with --announcements: delete the messages whose records the stream no longer holds (older than ${STREAM_RETENTION_HOURS} h)`,
+    },
   },
-  usage: [['queue|all', '[dry-run]']],
-  failure: 'a move failed, or the stack could not be reached',
+  usage: [
+    ['queue|all', '[dry-run]'],
+    ['announcements', '[dry-run]', '[discard-expired]'],
+  ],
+  failure:
+    'a move or a replay failed, an on-failure message was kept (expired or failing again), or the stack could not be reached',
   examples: [
     { args: '--all --dry-run --local', note: 'count the dead-lettered messages of every type' },
     {
       args: '--queue invoice.payment_failed --local',
       note: 'move the dead-lettered invoice.payment_failed events back',
     },
+    {
+      args: '--announcements --dry-run --local',
+      note: 'list the announcements the notifier failed and a replay would make',
+    },
   ],
   async run({ args, target: targetOptions, io, deps }) {
     const all = args.flag('all');
     const type = args.string('queue');
-    if (all === (type !== undefined)) {
-      throw new UsageError('give either --queue <event type> or --all');
+    const announcements = args.flag('announcements');
+    const discardExpired = args.flag('discard-expired');
+    if (announcements && (all || type !== undefined)) {
+      throw new UsageError(
+        '--announcements replays announcements: give it without --queue or --all',
+      );
+    }
+    if (discardExpired && !announcements) {
+      throw new UsageError('--discard-expired goes with --announcements');
+    }
+    if (!announcements && all === (type !== undefined)) {
+      throw new UsageError('give either --queue <event type> or --all, or --announcements');
     }
     const dryRun = args.flag('dry-run');
     const target = await (deps.connect ?? resolveTarget)(targetOptions);
+    if (announcements) {
+      try {
+        return await replayTargetAnnouncements(
+          target,
+          { dryRun, discardExpired, ...(deps.announce ? { announce: deps.announce } : {}) },
+          io,
+        );
+      } finally {
+        target.close();
+      }
+    }
     try {
       const selected = selectQueues(target, all, type);
       io.err(

@@ -1,10 +1,14 @@
-// `npm run trigger -- <event type> [--customer cus_...] [--url <webhook url>] [--local]`:
-// sends one realistic, correctly signed Stripe event to the webhook, the way Stripe would;
-// with `--eventbridge`, in the EventBridge envelope of Stripe's event destination to the
-// local partner event bus (bin/ops/eventbridge-trigger.ts).
+// `npm run trigger -- <event type> [--customer cus_...] [ids and fields] [--url <webhook url>]
+// [--local]`: sends one realistic, correctly signed Stripe event to the webhook, the way Stripe
+// would, with the object ids and the fields that decide an answer given on the command line
+// (a scripted dunning run); with `--eventbridge`, in the EventBridge envelope of Stripe's event
+// destination to the local partner event bus (bin/ops/eventbridge-trigger.ts).
 
 import { DEFAULTS, parseWebhookSecrets } from '../lambdas/config';
 import { REGISTRY, registryEntry } from '../lambdas/core/registry';
+import type { StripeEvent } from '../lambdas/core/stripe-event';
+import type { EventOptions, EventShapeError } from './events/stripe-events';
+import { ID_PREFIXES, PRE_BASIL_API_VERSION, UNCOLLECTIBLE_REASONS } from './events/vocabulary';
 import {
   customerIdArg,
   defineCommand,
@@ -14,6 +18,7 @@ import {
   UsageError,
   type CommandDeps,
   type CommandIo,
+  type ParsedArgs,
 } from './ops/command';
 import { postEvent } from './ops/post';
 import { renderTable } from './ops/table';
@@ -45,6 +50,121 @@ function checkUrl(value: string): string {
   } catch {
     throw new UsageError(`--url must be an http(s) URL, got "${value}"`);
   }
+}
+
+/** The id options: the command-line name, the builder's option and the placeholder. */
+const ID_OPTIONS = [
+  ['invoice', 'invoiceId'],
+  ['payment-intent', 'paymentIntentId'],
+  ['subscription', 'subscriptionId'],
+  ['payment-method', 'paymentMethodId'],
+  ['dispute', 'disputeId'],
+  ['customer-account', 'customerAccount'],
+] as const satisfies readonly (readonly [string, keyof typeof ID_PREFIXES])[];
+
+/** The command-line name of each builder option, for its error messages. */
+const FLAG_OF: Readonly<Partial<Record<keyof EventOptions | 'type', string>>> = {
+  ...Object.fromEntries(ID_OPTIONS.map(([flag, option]) => [option, `--${flag}`])),
+  customer: '--customer',
+  status: '--status',
+  attemptCount: '--attempt-count',
+  nextPaymentAttempt: '--next-attempt',
+  uncollectibleReason: '--uncollectible-reason',
+  apiVersion: '--api-version',
+  created: '--created',
+  type: 'the event type',
+};
+
+/** An id: its prefix, then letters, digits, `_` and `-` (what Stripe issues). */
+function idArg(flag: string, value: string, prefixes: readonly string[]): string {
+  if (!prefixes.some((p) => value.startsWith(p)) || !/^[A-Za-z0-9_-]+$/.test(value)) {
+    throw new UsageError(
+      `--${flag} must be an id starting with ${prefixes.join(' or ')} (letters, digits, _ and -), got "${value}"`,
+    );
+  }
+  return value;
+}
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** An ISO 8601 time with its zone (`2026-11-01T09:00:00Z`), as unix seconds. */
+function isoArg(flag: string, value: string): number {
+  const ms = ISO_TIME.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(ms)) {
+    throw new UsageError(
+      `--${flag} must be an ISO 8601 time with its zone, such as 2026-11-01T09:00:00Z, got "${value}"`,
+    );
+  }
+  return Math.floor(ms / 1000);
+}
+
+/** The builder options the command line asks for (ids, fields, version), validated. */
+export function eventOptionsOf(args: ParsedArgs): EventOptions {
+  const options: EventOptions = {};
+  const customer = args.string('customer');
+  if (customer !== undefined) options.customer = customerIdArg(customer, '--customer');
+  for (const [flag, option] of ID_OPTIONS) {
+    const value = args.string(flag);
+    if (value !== undefined) options[option] = idArg(flag, value, ID_PREFIXES[option]);
+  }
+  // An account given alone is an Accounts v2 object that names no customer.
+  if (options.customerAccount !== undefined && options.customer === undefined) {
+    options.customer = null;
+  }
+  const status = args.string('status');
+  if (status !== undefined) options.status = status;
+  const attempts = args.integer('attempt-count');
+  if (attempts !== undefined) options.attemptCount = attempts;
+  const next = args.string('next-attempt');
+  if (next !== undefined) {
+    options.nextPaymentAttempt = next === 'none' ? null : isoArg('next-attempt', next);
+  }
+  const reason = args.string('uncollectible-reason');
+  if (reason !== undefined) options.uncollectibleReason = reason;
+  const created = args.string('created');
+  if (created !== undefined) options.created = isoArg('created', created);
+  const version = args.string('api-version');
+  if (version !== undefined) options.apiVersion = version;
+  return options;
+}
+
+/** Builds the event, turning what the builder refuses into a usage error naming the option. */
+async function buildRequested(type: string, options: EventOptions): Promise<StripeEvent> {
+  const { buildEvent, EventShapeError: ShapeError } = await import('./events/stripe-events');
+  try {
+    return buildEvent(type, options);
+  } catch (err) {
+    if (!(err instanceof ShapeError)) throw err;
+    const e = err as EventShapeError;
+    const flag = FLAG_OF[e.option] ?? e.option;
+    throw new UsageError(
+      e.option === 'type'
+        ? `${e.detail} (--api-version ${options.apiVersion ?? 'pinned'})`
+        : `${flag} ${e.detail}`,
+    );
+  }
+}
+
+/** The customer to read the status of after an event: the object's owner, or its account. */
+function ownerOf(event: StripeEvent): string | undefined {
+  const object = event.data.object as {
+    id?: unknown;
+    customer?: unknown;
+    customer_account?: unknown;
+  };
+  // Customer events are about the customer itself; payment_method.detached names its former
+  // customer only in previous_attributes.
+  const owner =
+    registryEntry(event.type)?.kind === 'customer'
+      ? object.id
+      : (object.customer ?? event.data.previous_attributes?.customer ?? object.customer_account);
+  return typeof owner === 'string' ? owner : undefined;
+}
+
+/** Tells where to read the status the event changed, when it names a customer. */
+function checkWith(event: StripeEvent, io: CommandIo, local: boolean): void {
+  const owner = ownerOf(event);
+  if (owner) io.err(`check with: npm run status -- ${owner}${local ? ' --local' : ''}`);
 }
 
 /** The first signing secret of a comma-separated list, validated like the verifier does. */
@@ -115,6 +235,80 @@ export const command = defineCommand<TriggerDeps>({
         "the customer the object belongs to (default: the fixtures' customer); disputes " +
         'name no customer (it is found through their charge)',
     },
+    invoice: {
+      type: 'string',
+      value: 'in_...',
+      description:
+        "the invoice: an invoice event's object (default: the fixture's in_1Pgc6tB7WZ01zgkWu9fdqL6I), " +
+        'the invoice an invoice_payment names, or (with --api-version ' +
+        PRE_BASIL_API_VERSION +
+        ') the invoice of a PaymentIntent or charge',
+    },
+    'payment-intent': {
+      type: 'string',
+      value: 'pi_...',
+      description:
+        "the PaymentIntent: its events' object, or the one a charge, dispute or invoice_payment " +
+        `names (with --api-version ${PRE_BASIL_API_VERSION}, an invoice's too)`,
+    },
+    subscription: {
+      type: 'string',
+      value: 'sub_...',
+      description: "the subscription: its events' object, or an invoice's subscription",
+    },
+    'payment-method': {
+      type: 'string',
+      value: 'pm_...',
+      description:
+        "the payment method: its events' object (card_... for customer.source.*), or the one a " +
+        'PaymentIntent or charge used',
+    },
+    dispute: { type: 'string', value: 'dp_...', description: "the dispute: its events' object" },
+    'customer-account': {
+      type: 'string',
+      value: 'acct_...',
+      description:
+        'an Accounts v2 customer account the object names: beside --customer, or alone (then the ' +
+        'object names no customer); not before basil',
+    },
+    status: {
+      type: 'string',
+      value: 'status',
+      description:
+        "the object's status instead of the one its event type implies (e.g. past_due for a " +
+        'subscription); one its type allows at that API version',
+    },
+    'attempt-count': {
+      type: 'integer',
+      value: 'n',
+      description: 'invoices: how many payment attempts were made (default: 1 for a failed one)',
+    },
+    'next-attempt': {
+      type: 'string',
+      value: 'iso|none',
+      description:
+        'invoices: when Stripe retries (ISO 8601, e.g. 2026-11-04T09:00:00Z), or none when it ' +
+        'does not (default for a failed invoice: 3 days after --created)',
+    },
+    'uncollectible-reason': {
+      type: 'choice',
+      choices: UNCOLLECTIBLE_REASONS,
+      description:
+        "invoice.marked_uncollectible: the invoice's status_details.uncollectible.reason " +
+        '(default: max_payment_attempts; not before 2026-09-30.endive)',
+    },
+    created: {
+      type: 'string',
+      value: 'iso',
+      description: "the event's and the object's created time (ISO 8601; default: now)",
+    },
+    'api-version': {
+      type: 'string',
+      value: 'version',
+      description:
+        'the API version whose shape to send: the one the stripe package pins (the default, ' +
+        `what register-endpoint sets) or ${PRE_BASIL_API_VERSION} (before 2025-03-31.basil)`,
+    },
     url: {
       type: 'string',
       value: 'webhook url',
@@ -128,7 +322,27 @@ export const command = defineCommand<TriggerDeps>({
         'local bus (npm start -- --ingress eventbridge|both; with --local)',
     },
   },
-  usage: [['type', '[customer]', '[url]', '[eventbridge]'], ['list']],
+  usage: [
+    [
+      'type',
+      '[customer]',
+      '[invoice]',
+      '[payment-intent]',
+      '[subscription]',
+      '[payment-method]',
+      '[dispute]',
+      '[customer-account]',
+      '[status]',
+      '[attempt-count]',
+      '[next-attempt]',
+      '[uncollectible-reason]',
+      '[created]',
+      '[api-version]',
+      '[url]',
+      '[eventbridge]',
+    ],
+    ['list'],
+  ],
   environment: [
     { name: 'STRIPE_WEBHOOK_SECRET', description: 'the signing secret of the endpoint at --url' },
     {
@@ -144,6 +358,14 @@ export const command = defineCommand<TriggerDeps>({
       note: "a failed invoice payment for cus_123, sent to `npm start`'s webhook",
     },
     { args: 'customer.created --customer cus_123 --local', note: 'cus_123 is created' },
+    {
+      args: 'invoice.payment_failed --customer cus_456 --invoice in_456 --attempt-count 2 --next-attempt none --local',
+      note: "the second failed attempt of cus_456's invoice in_456, after which Stripe retries no more",
+    },
+    {
+      args: `invoice.paid --customer cus_456 --invoice in_456 --api-version ${PRE_BASIL_API_VERSION} --local`,
+      note: `in_456 is paid, in the shape of API version ${PRE_BASIL_API_VERSION}`,
+    },
     { args: '--list', note: 'the handled event types' },
   ],
   async run({ args, target: targetOptions, io, deps }) {
@@ -161,25 +383,29 @@ export const command = defineCommand<TriggerDeps>({
         `unknown event type "${type}": \`npm run trigger -- --list\` shows the handled types`,
       );
     }
-    const customerArg = args.string('customer');
-    const customer =
-      customerArg === undefined ? undefined : customerIdArg(customerArg, '--customer');
     const urlArg = args.string('url');
     const explicitUrl = urlArg === undefined ? undefined : checkUrl(urlArg);
+    const options = eventOptionsOf(args);
+    const event = await buildRequested(type, options);
+    const { customerFieldOf, signatureHeader } = await import('./events/stripe-events');
+    if (customerFieldOf(type) === 'none' && options.customer != null) {
+      io.err(`note: ${type} names no customer; --customer has no effect on it`);
+    }
     if (args.flag('eventbridge')) {
       const { triggerThroughEventBridge } = await import('./ops/eventbridge-trigger');
       const target = targetOptions.local
         ? await (deps.connect ?? resolveTarget)(targetOptions)
         : null;
       try {
-        return await triggerThroughEventBridge({
-          type,
-          customer,
+        const code = await triggerThroughEventBridge({
+          event,
           url: explicitUrl,
           target,
           io,
           fetch: deps.fetch ?? fetch,
         });
+        if (code === EXIT_OK) checkWith(event, io, true);
+        return code;
       } finally {
         target?.close();
       }
@@ -200,16 +426,13 @@ export const command = defineCommand<TriggerDeps>({
       }
       const { secret, source } = await signingSecret(io.env, target, targetOptions.local);
 
-      const { buildEvent, signatureHeader } = await import('./events/stripe-events');
-      const event = buildEvent(type, customer === undefined ? {} : { customer });
       // Stripe sends pretty-printed JSON; the signature covers these exact bytes.
       const payload = JSON.stringify(event, null, 2);
-      const object = event.data.object as { id?: unknown; customer?: unknown };
-      io.err(`sending ${type} ${event.id} (object ${String(object.id)}) to ${url}`);
+      const object = event.data.object as { id?: unknown };
+      io.err(
+        `sending ${type} ${event.id} (object ${String(object.id)}, API ${String(event.api_version)}) to ${url}`,
+      );
       io.err(`signed with ${source}`);
-      if (type.startsWith('charge.dispute.') && customer !== undefined) {
-        io.err('note: disputes name no customer; --customer has no effect on them');
-      }
 
       const response = await postEvent(
         deps.fetch ?? fetch,
@@ -222,15 +445,7 @@ export const command = defineCommand<TriggerDeps>({
         io,
       );
       if (response.ok) {
-        // Customer events are about the customer itself; payment_method.detached names
-        // its former customer only in previous_attributes.
-        const owner =
-          registryEntry(type)?.kind === 'customer'
-            ? object.id
-            : (object.customer ?? event.data.previous_attributes?.customer);
-        if (typeof owner === 'string') {
-          io.err(`check with: npm run status -- ${owner}${targetOptions.local ? ' --local' : ''}`);
-        }
+        checkWith(event, io, targetOptions.local);
         return EXIT_OK;
       }
       io.err(`trigger: the webhook answered ${response.status}`);

@@ -16,4 +16,8 @@ export const ENV = {
   stripeMode: 'STRIPE_MODE',
   tolerance: 'STRIPE_SIGNATURE_TOLERANCE_SECONDS',
   expiryWarningDays: 'EXPIRY_WARNING_DAYS',
+  /** The access policy: JSON (in Lambda, the canonical document), or locally a file path. */
+  policy: 'GATE_POLICY',
+  /** How often the sweeper retries parked events, in minutes (it runs every minute). */
+  sweepMinutes: 'SWEEP_MINUTES',
 } as const;

@@ -4,7 +4,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { BillingGate } from './billing-gate';
-import type { BillingGateConfig } from './config';
+import { propsOf, type BillingGateConfig } from './config';
 import { OUTPUT_KEYS } from './stack-outputs';
 
 export interface BillingGateStackProps extends StackProps {
@@ -19,27 +19,8 @@ export class BillingGateStack extends Stack {
   constructor(scope: Construct, id: string, props: BillingGateStackProps) {
     super(scope, id, props);
     const { config } = props;
-    this.gate = new BillingGate(this, 'Gate', {
-      stage: config.stage,
-      stripeMode: config.stripeMode ?? 'both',
-      webhookRateLimit: config.webhookRateLimit,
-      webhookBurstLimit: config.webhookBurstLimit,
-      customerRateLimit: config.customerRateLimit,
-      customerBurstLimit: config.customerBurstLimit,
-      maxReceiveCount: config.maxReceiveCount,
-      processorMaxConcurrency: config.processorMaxConcurrency,
-      ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
-      enabledEventTypes: config.enabledEventTypes,
-      tracing: config.tracing,
-      expiryWarningDays: config.expiryWarningDays,
-      parkedAlarmHours: config.parkedAlarmHours,
-      sweepMinutes: config.sweepMinutes,
-      signatureToleranceSeconds: config.signatureToleranceSeconds,
-      applicationLogLevel: config.applicationLogLevel,
-      systemLogLevel: config.systemLogLevel,
-      ingress: config.ingress,
-      ...(config.eventBridgeSource ? { eventBridgeSource: config.eventBridgeSource } : {}),
-    });
+    // Every setting, none copied by hand: the construct validates them again as props.
+    this.gate = new BillingGate(this, 'Gate', propsOf(config));
     const gate = this.gate;
 
     // Without the webhook (ingress eventbridge) there is no URL and no signing secret to
@@ -89,7 +70,7 @@ export class BillingGateStack extends Stack {
     this.output(
       OUTPUT_KEYS.apiReadPolicyArn,
       gate.apiReadPolicy.managedPolicyArn,
-      'Managed policy: invoke GET billing-status and GET events',
+      'Managed policy: invoke GET billing-status, GET events and GET customers (the listing)',
     );
     this.output(
       OUTPUT_KEYS.apiOverridePolicyArn,
@@ -99,7 +80,7 @@ export class BillingGateStack extends Stack {
     this.output(
       OUTPUT_KEYS.statusReaderPolicyArn,
       gate.statusReaderPolicy.managedPolicyArn,
-      'Managed policy: GetItem of status items only, for the provisioning client',
+      'Managed policy: GetItem of status items, the settings item and Accounts v2 aliases only, for the provisioning client',
     );
     this.output(
       OUTPUT_KEYS.queueUrlPrefix,
@@ -111,11 +92,13 @@ export class BillingGateStack extends Stack {
       config.enabledEventTypes.join(','),
       'Event types with a queue and a processor',
     );
-    this.output(
-      OUTPUT_KEYS.dashboardName,
-      gate.monitoring.dashboard.dashboardName,
-      'CloudWatch dashboard',
-    );
+    if (gate.monitoring.dashboard) {
+      this.output(
+        OUTPUT_KEYS.dashboardName,
+        gate.monitoring.dashboard.dashboardName,
+        'CloudWatch dashboard',
+      );
+    }
   }
 
   private output(key: string, value: string, description: string): void {

@@ -1,7 +1,7 @@
 // The whole billing gate as one construct, for this project's stack and for any CDK app
 // that embeds it: the HTTP API, one queue, dead-letter queue and processor per enabled
-// event type, the table, secrets, topics, alarms, dashboard and the three access policies;
-// with the EventBridge ingress, also the partner event bus and its rules.
+// event type, the table, secrets, topics, alarms, the three access policies and, when asked
+// for, a dashboard; with the EventBridge ingress, also the partner event bus and its rules.
 // Props are the context keys of `npx cdk deploy -c key=value`, validated the same way.
 
 import {
@@ -17,14 +17,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct, type IConstruct } from 'constructs';
 import { metricNamespace } from '../lambdas/core/metric-names';
-import { acceptsWebhooks, type IngressMode } from '../lambdas/eventbridge/ingress-mode';
-import {
-  loadConfig,
-  type ApplicationLogLevel,
-  type BillingGateConfig,
-  type StripeModeSetting,
-  type SystemLogLevel,
-} from './config';
+import { acceptsWebhooks } from '../lambdas/eventbridge/ingress-mode';
+import { loadConfig, type BillingGateConfig, type SettingProps } from './config';
 import { EventBridgeIngress } from './eventbridge-ingress';
 import type { FunctionDefaults } from './gate-function';
 import { Ingress, OVERRIDE_ROUTES, READ_ROUTES } from './ingress';
@@ -36,74 +30,12 @@ import { StripeSecrets } from './secrets';
 import { DEFAULT_STAGE } from './stack-outputs';
 import { Store } from './store';
 
-/** Every prop is optional; each matches the context key of the same name. */
-export interface BillingGateProps {
-  /**
-   * Deployment stage: prefixes the queues (`sbg-<stage>-...`), the alarms and the
-   * dashboard, and names the metrics namespace (`StripeBillingGate/<stage>`). Lowercase
-   * letters, digits and hyphens, 1-20 characters.
-   * @default 'dev'
-   */
-  readonly stage?: string;
-  /**
-   * Which Stripe mode's events are processed; events of the other mode are acknowledged
-   * and ignored.
-   * @default 'both'
-   */
-  readonly stripeMode?: StripeModeSetting;
-  /** Steady requests per second of `POST /webhook`. @default 100 */
-  readonly webhookRateLimit?: number;
-  /** Burst of `POST /webhook` above its steady rate. @default 200 */
-  readonly webhookBurstLimit?: number;
-  /** Steady requests per second of each IAM-authorised customer route. @default 100 */
-  readonly customerRateLimit?: number;
-  /** Burst of each customer route above its steady rate. @default 200 */
-  readonly customerBurstLimit?: number;
-  /** Receives of a message before it moves to its dead-letter queue. @default 5 */
-  readonly maxReceiveCount?: number;
-  /** Concurrent invocations per processor (2-1000). @default 5 */
-  readonly processorMaxConcurrency?: number;
-  /** Subscribed by e-mail to the alerts topic. @default - no subscription (a warning at synth outside the dev stage) */
-  readonly alarmEmail?: string;
-  /** The registry types that get a queue and a processor. @default - all of them */
-  readonly enabledEventTypes?: readonly string[];
-  /** X-Ray active tracing on every function. @default false */
-  readonly tracing?: boolean;
-  /** How long before its expiry a card counts as expiring. @default 30 */
-  readonly expiryWarningDays?: number;
-  /** The parked-event alarm's threshold. @default 24 */
-  readonly parkedAlarmHours?: number;
-  /** How often the sweeper runs. @default 5 */
-  readonly sweepMinutes?: number;
-  /** Allowed distance between a signature's timestamp and now. @default 300 */
-  readonly signatureToleranceSeconds?: number;
-  /**
-   * The lowest level of the functions' own log lines that reaches CloudWatch Logs.
-   * Handlers log each successfully handled event at DEBUG and every warning and failure
-   * above INFO. Above INFO, Lambda also drops the metric (EMF) lines, which carry no level:
-   * the business metrics and their alarms would go blind (a warning at synth says so).
-   * @default 'INFO'
-   */
-  readonly applicationLogLevel?: ApplicationLogLevel;
-  /** The lowest level of Lambda's platform lines; WARN drops START/END/REPORT. @default 'WARN' */
-  readonly systemLogLevel?: SystemLogLevel;
-  /**
-   * How Stripe's events come in: `webhook` (the public `POST /webhook` route, its verifier
-   * and signing secret), `eventbridge` (Stripe's Amazon EventBridge destination: a partner
-   * event bus with one rule per enabled type, and no public route, verifier or signing
-   * secret), or `both` (while moving from one to the other; each event is still applied
-   * once).
-   * @default 'webhook'
-   */
-  readonly ingress?: IngressMode;
-  /**
-   * The partner event source Stripe created for its EventBridge destination,
-   * `aws.partner/stripe.com/ed_...` (`npm run register-endpoint -- --eventbridge` prints
-   * it). Required with ingress `eventbridge` or `both`, refused with `webhook`.
-   * @default - none
-   */
-  readonly eventBridgeSource?: string;
-}
+/**
+ * Every prop is optional and is the context key of the same name: one definition of each
+ * (lib/config.ts SETTINGS) gives its type, default, validation and doc, here and for
+ * `-c key=value`. `policy` is the access policy document itself.
+ */
+export type BillingGateProps = SettingProps;
 
 /** Warning ids this construct may add at synth (acknowledge with Annotations.acknowledgeWarning). */
 export const WARNINGS = {
@@ -123,19 +55,19 @@ export class BillingGate extends Construct {
   readonly eventBridge: EventBridgeIngress | undefined;
   readonly notifier: Notifier;
   readonly monitoring: Monitoring;
-  /** May invoke the read routes (billing status, events); attach to a caller's role. */
+  /** May invoke the read routes (billing status, events, the listing); attach to a caller's role. */
   readonly apiReadPolicy: iam.ManagedPolicy;
   /** May invoke the override routes (PUT and DELETE); attach to a support tool's role. */
   readonly apiOverridePolicy: iam.ManagedPolicy;
-  /** May GetItem status items of the table and nothing else, for the provisioning client. */
+  /**
+   * May GetItem the status items, the settings item and the `acct_` alias items of the table
+   * and nothing else: what the provisioning client reads.
+   */
   readonly statusReaderPolicy: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: BillingGateProps = {}) {
     // Validated before anything is added to the tree: invalid props leave no trace.
-    const config = loadConfig((key) => {
-      const value = (props as Record<string, unknown>)[key];
-      return Array.isArray(value) ? value.join(',') : value;
-    });
+    const config = loadConfig((key) => (props as Record<string, unknown>)[key]);
     super(scope, id);
     this.config = config;
     this.metricsNamespace = metricNamespace(config.stage);
@@ -147,6 +79,7 @@ export class BillingGate extends Construct {
       tracing: config.tracing,
       applicationLogLevel: config.applicationLogLevel,
       systemLogLevel: config.systemLogLevel,
+      derivation: { policy: config.policy, expiryWarningDays: config.expiryWarningDays },
     };
 
     const webhook = acceptsWebhooks(config.ingress);
@@ -178,7 +111,6 @@ export class BillingGate extends Construct {
       store: this.store,
       stripeMode: config.stripeMode,
       signatureToleranceSeconds: config.signatureToleranceSeconds,
-      expiryWarningDays: config.expiryWarningDays,
       webhookThrottle: { rateLimit: config.webhookRateLimit, burstLimit: config.webhookBurstLimit },
       customerThrottle: {
         rateLimit: config.customerRateLimit,
@@ -195,6 +127,7 @@ export class BillingGate extends Construct {
           alarmNamePrefix: config.queuePrefix,
         })
       : undefined;
+    if (this.eventBridge) this.processing.admitEventBridgeRules(this.eventBridge.ruleArnPattern);
     this.notifier = new Notifier(this, 'Notifier', {
       store: this.store,
       topic: this.notifications.announcementsTopic,
@@ -218,10 +151,12 @@ export class BillingGate extends Construct {
       ],
       parkedAlarmHours: config.parkedAlarmHours,
       sweepMinutes: config.sweepMinutes,
+      dashboard: config.dashboard,
     });
 
     this.apiReadPolicy = new iam.ManagedPolicy(this, 'ApiReadPolicy', {
-      description: 'Invoke the billing gate read routes: GET billing-status and GET events',
+      description:
+        'Invoke the billing gate read routes: GET billing-status, GET events and GET customers (the listing)',
       statements: [
         new iam.PolicyStatement({
           actions: ['execute-api:Invoke'],
@@ -239,7 +174,8 @@ export class BillingGate extends Construct {
       ],
     });
     this.statusReaderPolicy = new iam.ManagedPolicy(this, 'StatusReaderPolicy', {
-      description: 'Read billing status items (GetItem on STATUS# keys) of the billing gate table',
+      description:
+        'Read the billing gate table as the client does: GetItem on status items (STATUS#), the settings item (SETTINGS) and Accounts v2 aliases (REF#acct_)',
       statements: [this.store.statusReadStatement()],
     });
 
@@ -253,7 +189,7 @@ export class BillingGate extends Construct {
     this.acknowledgeAcceptedFindings();
   }
 
-  /** Lets `grantee` invoke the read routes: any customer's billing status and events. */
+  /** Lets `grantee` invoke the read routes: any customer's billing status and events, and the listing. */
   grantStatusRead(grantee: iam.IGrantable): iam.Grant {
     return this.ingress.grantStatusRead(grantee);
   }
@@ -287,7 +223,8 @@ export class BillingGate extends Construct {
       [this.apiReadPolicy, READ_ROUTES],
       [this.apiOverridePolicy, OVERRIDE_ROUTES],
     ] as const) {
-      for (const route of routes) {
+      // A route without a path parameter (the listing) has no wildcard to acknowledge.
+      for (const route of routes.filter((r) => r.path.includes('{'))) {
         Validations.of(policy).acknowledge({
           id: routeFinding(route.method, route.path),
           reason:

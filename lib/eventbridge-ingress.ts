@@ -3,11 +3,12 @@
 // lambdas/eventbridge/rules.ts) whose target puts `$.detail`, the Stripe event as a webhook
 // would carry it, on that type's queue: the processors cannot tell the two paths apart.
 // No public endpoint, verifier or signing secret on this path; EventBridge retries itself.
+// The queues admit the bus's rules through their one shared policy (Processing), so a rule
+// adds one resource to the template, itself.
 
-import { Duration } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StripeMode } from '../lambdas/config';
@@ -59,10 +60,41 @@ export function cdkEventPattern(pattern: EventPattern): events.EventPattern {
   };
 }
 
+/**
+ * A rule target that puts `$.detail` on a queue, with a dead-letter queue and a retry
+ * policy, and leaves the queue's resource policy alone (CDK's SqsQueue target adds a
+ * statement to it, and so a policy resource, per queue): the queues admit the rules in the
+ * policy they share.
+ */
+class QueueTarget implements events.IRuleTarget {
+  constructor(
+    private readonly queue: sqs.IQueue,
+    private readonly props: {
+      deadLetterQueue: sqs.IQueue;
+      maxEventAge: Duration;
+      retryAttempts: number;
+    },
+  ) {}
+
+  bind(): events.RuleTargetConfig {
+    return {
+      arn: this.queue.queueArn,
+      input: events.RuleTargetInput.fromEventPath(STRIPE_EVENT_INPUT_PATH),
+      deadLetterConfig: { arn: this.props.deadLetterQueue.queueArn },
+      retryPolicy: {
+        maximumEventAgeInSeconds: this.props.maxEventAge.toSeconds(),
+        maximumRetryAttempts: this.props.retryAttempts,
+      },
+    };
+  }
+}
+
 export class EventBridgeIngress extends Construct {
   /** The partner event bus; creating it associates Stripe's partner event source. */
   readonly bus: events.EventBus;
   readonly rules: readonly events.Rule[];
+  /** `arn:...:events:<region>:<account>:rule/<bus>/*`: every rule of the partner bus. */
+  readonly ruleArnPattern: string;
   /** Events lost because EventBridge could not even dead-letter them. */
   readonly lostEventsAlarm: cloudwatch.Alarm;
 
@@ -78,6 +110,12 @@ export class EventBridgeIngress extends Construct {
       description: 'Stripe events from the Stripe event destination (partner event source)',
     });
 
+    this.ruleArnPattern = Stack.of(this).formatArn({
+      service: 'events',
+      resource: 'rule',
+      resourceName: `${props.eventSourceName}/*`,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
     const maxEventAge = props.maxEventAge ?? Duration.hours(24);
     const retryAttempts = props.retryAttempts ?? 185;
     this.rules = props.targets.map((target) => {
@@ -91,11 +129,8 @@ export class EventBridgeIngress extends Construct {
           }),
         ),
       });
-      // The target grants events.amazonaws.com SendMessage on the queue and on the DLQ,
-      // each conditioned on this rule's ARN (aws:SourceArn).
       rule.addTarget(
-        new targets.SqsQueue(target.queue, {
-          message: events.RuleTargetInput.fromEventPath(STRIPE_EVENT_INPUT_PATH),
+        new QueueTarget(target.queue, {
           deadLetterQueue: target.deadLetterQueue,
           maxEventAge,
           retryAttempts,
@@ -105,14 +140,16 @@ export class EventBridgeIngress extends Construct {
     });
 
     // Dead-lettered deliveries raise the type's own DLQ alarm. What EventBridge cannot even
-    // dead-letter (the DLQ's policy or the queue broken) is lost: one alarm over every rule
-    // of this bus, through a Metrics Insights query.
+    // dead-letter (the DLQ's policy or the queue broken, or an event holding characters SQS
+    // refuses in a message body, which its dead letter carries too) is lost to EventBridge:
+    // one alarm over every rule of this bus, through a Metrics Insights query.
     this.lostEventsAlarm = new cloudwatch.Alarm(this, 'LostEventsAlarm', {
       alarmName: `${props.alarmNamePrefix}-eventbridge-undeliverable`,
       alarmDescription:
         'EventBridge could neither deliver Stripe events to their queue nor put them in the dead-letter queue: those events are lost. ' +
-        "Check the queues' resource policies (they must admit events.amazonaws.com for these rules) and that the queues exist, " +
-        'then recover the missed events with `npm run reconcile -- --since <when this started>`.',
+        "Check the queues' resource policies (they must admit events.amazonaws.com for these rules) and that the queues exist; " +
+        'an event holding characters SQS refuses in a message body (U+FFFE, U+FFFF, control characters) fails this way with nothing broken. ' +
+        'Then recover the missed events with `npm run reconcile -- --since <when this started>`.',
       metric: new cloudwatch.MathExpression({
         expression: `SELECT SUM(InvocationsFailedToBeSentToDlq) FROM SCHEMA("AWS/Events", EventBusName, RuleName) WHERE EventBusName = '${props.eventSourceName}'`,
         label: 'events not dead-lettered',

@@ -21,10 +21,14 @@ import type { Store } from './store';
 
 export const WEBHOOK_PATH = '/webhook';
 
+/** `GET /customers?state=blocked|grace|warned`: who is in trouble (docs/behaviour.md#who-is-in-trouble). */
+export const LIST_ROUTE = { method: apigw.HttpMethod.GET, path: '/customers' } as const;
+
 /** The customer routes, by access level. */
 export const READ_ROUTES = [
   { method: apigw.HttpMethod.GET, path: '/customers/{customerId}/billing-status' },
   { method: apigw.HttpMethod.GET, path: '/customers/{customerId}/events' },
+  LIST_ROUTE,
 ] as const;
 export const OVERRIDE_ROUTES = [
   { method: apigw.HttpMethod.PUT, path: '/customers/{customerId}/override' },
@@ -56,12 +60,15 @@ export interface IngressProps {
   readonly store: Store;
   readonly stripeMode: 'live' | 'test' | null;
   readonly signatureToleranceSeconds: number;
-  readonly expiryWarningDays: number;
   /** Throttle of `POST /webhook`. */
   readonly webhookThrottle: Throttle;
   /** Throttle of each customer route (each has its own bucket). */
   readonly customerThrottle: Throttle;
-  /** Settings shared by every function of the deployment. @default - GateFunction's defaults */
+  /**
+   * Settings shared by every function of the deployment; its `derivation` gives the status
+   * API its policy and warning window.
+   * @default - GateFunction's defaults
+   */
   readonly functionDefaults?: FunctionDefaults;
 }
 
@@ -104,10 +111,10 @@ export class Ingress extends Construct {
     this.statusApi = new GateFunction(this, 'StatusApi', {
       ...props.functionDefaults,
       handler: 'status-api',
-      description: 'Serves billing statuses, events and overrides',
+      description:
+        'Serves billing statuses, events, overrides and the listing of customers in trouble',
       environment: {
         [ENV.tableName]: props.store.table.tableName,
-        [ENV.expiryWarningDays]: String(props.expiryWarningDays),
       },
     });
     props.store.grantStatusApi(this.statusApi.function);
@@ -215,7 +222,7 @@ export class Ingress extends Construct {
     );
   }
 
-  /** Invoke the read routes: billing status and events of any customer. */
+  /** Invoke the read routes: billing status and events of any customer, and the listing. */
   grantStatusRead(grantee: iamLib.IGrantable): iamLib.Grant {
     return iamLib.Grant.addToPrincipal({
       grantee,

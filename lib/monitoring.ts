@@ -1,6 +1,8 @@
-// Stack-wide alarms (the per-type ones live in QueueProcessor, the notifier's failure
-// queue alarm in Notifier) and the CloudWatch dashboard. Business metrics come from the
-// handlers through Powertools (namespace and names in lambdas/core/metric-names.ts).
+// Stack-wide alarms (the per-type dead-letter alarms live in QueueProcessor, the notifier's
+// failure queue alarm in Notifier) and the opt-in CloudWatch dashboard. Business metrics come
+// from the handlers through Powertools (namespace and names in lambdas/core/metric-names.ts).
+// Every alarm metric is billed each month, so an alarm exists only where no other alarm
+// already tells the operator the same thing (README, Alarms and topics).
 
 import { Duration } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
@@ -35,6 +37,8 @@ export interface MonitoringProps {
   readonly parkedAlarmHours: number;
   /** The sweeper's interval (it emits the parked metrics once per run). */
   readonly sweepMinutes: number;
+  /** Create the CloudWatch dashboard ($3.00 a month). @default false */
+  readonly dashboard?: boolean;
 }
 
 /**
@@ -59,7 +63,8 @@ export function businessMetric(
 
 export class Monitoring extends Construct {
   readonly alarms: readonly cloudwatch.Alarm[];
-  readonly dashboard: cloudwatch.Dashboard;
+  /** The dashboard; undefined unless asked for (props.dashboard). */
+  readonly dashboard: cloudwatch.Dashboard | undefined;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -76,23 +81,16 @@ export class Monitoring extends Construct {
 
     const verifier = props.verifier;
     this.alarms = [
-      ...(verifier
-        ? [
-            this.alarm('VerifierErrors', {
-              alarmName: `${n}-verifier-errors`,
-              alarmDescription:
-                'The webhook verifier crashed or timed out (Lambda Errors); Stripe got a 5xx and will retry for up to 3 days. ' +
-                "Read the verifier's log group; a configuration error names the variable (e.g. the webhook secret is still the placeholder: run `npm run register-endpoint`).",
-              metric: verifier.metricErrors(sum),
-              threshold: 1,
-            }),
-          ]
-        : []),
+      // Also the verifier's alarm: a verifier that crashes or times out answers Stripe 5xx,
+      // so a verifier-errors alarm of its own would only say the same thing again.
       this.alarm('Api5xx', {
         alarmName: `${n}-api-5xx`,
         alarmDescription:
-          'The HTTP API answered 5xx: events could not be queued (Stripe retries them) or the status API failed. ' +
-          "Check the verifier's QueueFailure metric and logs (SQS reachable? queue exists?) and the status API's logs.",
+          'The HTTP API answered 5xx: events could not be queued (Stripe retries them for up to 3 days) or the status API failed. ' +
+          (verifier
+            ? "For POST /webhook read the verifier's log group: a configuration error names the variable (e.g. the webhook secret is still the placeholder: run `npm run register-endpoint`); a queue failure means SQS was unreachable or a queue is missing. "
+            : '') +
+          "For the customer routes read the status API's log group.",
         metric: props.api.metricServerError(sum),
         threshold: 1,
       }),
@@ -144,6 +142,19 @@ export class Monitoring extends Construct {
         comparison: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: BEHIND_RULES_GRACE_HOURS,
       }),
+      // One alarm for the whole fleet (the metric carries no type): the error line names the
+      // customer and the event, and the event's own dead-letter alarm names its type.
+      this.alarm('StatusWriteFailed', {
+        alarmName: `${n}-status-write-failed`,
+        alarmDescription:
+          "A processor could not write a customer's status item: DynamoDB refused it for its size (over 400 KB). " +
+          'The item is marked oversize, so the status API, `npm run status` and GET /customers answer that customer from its facts ' +
+          "(the client still reads the item, which misses the event); the event was committed as a fact, and its message is retried, then dead-lettered (its type's dlq-not-empty alarm). " +
+          'Find the customer in the processors\' log group (the error line "event failed; left for redelivery" names it), check it with `npm run status -- <cus_...>`, ' +
+          'then run `npm run rebuild -- --customer <cus_...>` (it rewrites the item within its bound and clears the mark) and `npm run redrive -- --queue <type>`.',
+        metric: business(METRICS.statusWriteFailed, 'processor'),
+        threshold: 1,
+      }),
       this.alarm('SweeperErrors', {
         alarmName: `${n}-sweeper-errors`,
         alarmDescription:
@@ -154,8 +165,21 @@ export class Monitoring extends Construct {
     ];
     for (const alarm of this.alarms) alarm.addAlarmAction(props.alarmAction);
 
-    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: n,
+    this.dashboard = props.dashboard ? this.createDashboard(props, business) : undefined;
+  }
+
+  /** One dashboard of the whole pipeline: $3.00 a month, so only when asked for. */
+  private createDashboard(
+    props: MonitoringProps,
+    business: (
+      name: string,
+      service: HandlerName,
+      options?: { statistic?: string; period?: Duration; label?: string },
+    ) => cloudwatch.Metric,
+  ): cloudwatch.Dashboard {
+    const verifier = props.verifier;
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: props.name,
       defaultInterval: Duration.hours(6),
     });
     const perQueue = (
@@ -172,7 +196,7 @@ export class Monitoring extends Construct {
     const verifierMetric = (name: string) => business(name, 'verifier', { label: name });
     const processorMetric = (name: string) => business(name, 'processor', { label: name });
 
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       new cloudwatch.TextWidget({
         markdown:
           '## Stripe billing gate\nEach alarm description is its runbook. Dead letters: `npm run redrive -- --queue <type>`; missed events: `npm run reconcile -- --since 1d`; parked events: `npm run status -- --parked`.',
@@ -180,17 +204,17 @@ export class Monitoring extends Construct {
         height: 2,
       }),
     );
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       // Without the webhook (EventBridge only) nothing would ever plot here.
       ...(verifier
         ? [
             new cloudwatch.GraphWidget({
-              title: 'Webhooks received / queued / ignored / rejected',
+              // The verifier counts refusals only: a webhook it queues costs no metric line;
+              // its invocations are the webhooks received.
+              title: 'Webhooks received / rejected',
               width: 12,
               left: [
-                verifierMetric(METRICS.webhookReceived),
-                verifierMetric(METRICS.webhookQueued),
-                verifierMetric(METRICS.webhookIgnored),
+                verifier.metricInvocations({ statistic: cloudwatch.Stats.SUM, label: 'received' }),
                 verifierMetric(METRICS.webhookRejected),
               ],
               right: [
@@ -224,7 +248,7 @@ export class Monitoring extends Construct {
         ],
       }),
     );
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Applied vs duplicate events',
         width: 12,
@@ -256,7 +280,7 @@ export class Monitoring extends Construct {
         ],
       }),
     );
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       perQueue('Queue depths', (p) =>
         p.queue.metricApproximateNumberOfMessagesVisible({ label: p.eventType }),
       ),
@@ -267,12 +291,32 @@ export class Monitoring extends Construct {
         p.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ label: p.eventType }),
       ),
     );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Processor errors + throttles',
+        width: 24,
+        height: 8,
+        legendPosition: cloudwatch.LegendPosition.RIGHT,
+        left: props.processors.map(
+          (p, i) =>
+            new cloudwatch.MathExpression({
+              expression: `errors${i} + throttles${i}`,
+              label: p.eventType,
+              period: Duration.minutes(5),
+              usingMetrics: {
+                [`errors${i}`]: p.function.metricErrors({ statistic: cloudwatch.Stats.SUM }),
+                [`throttles${i}`]: p.function.metricThrottles({ statistic: cloudwatch.Stats.SUM }),
+              },
+            }),
+        ),
+      }),
+    );
     const allAlarms = [
       ...this.alarms,
       ...(props.otherAlarms ?? []),
       ...props.processors.flatMap((p) => p.alarms),
     ];
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({
         title: 'Alarms',
         width: 24,
@@ -281,6 +325,7 @@ export class Monitoring extends Construct {
         sortBy: cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
       }),
     );
+    return dashboard;
   }
 
   private alarm(

@@ -1,7 +1,8 @@
 // The notifier: the table's stream (only the status-item writes that changed canAllocate,
 // with old and new images) -> announce the change on the announcements topic. It has no
 // table rights at all. Batches that keep failing go to an SQS on-failure queue with its
-// own alarm, so a lost announcement is never silent.
+// own alarm, so a lost announcement is never silent: `npm run redrive -- --announcements`
+// replays them from the stream, which keeps a record 24 hours.
 
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -86,9 +87,12 @@ export class Notifier extends Construct {
     this.failureAlarm = new cloudwatch.Alarm(this, 'FailureAlarm', {
       alarmName: `${props.queuePrefix}-notifier-failures-not-empty`,
       alarmDescription:
-        'Stream batches failed every notifier retry: some canAllocate changes may not have been announced. ' +
-        `Read the notifier's logs for the cause, then check the customers written in that window with ` +
-        '`npm run status -- <cus_...>`; the messages in the notifier-failures queue name the shard and sequence range.',
+        'Stream batches failed every notifier retry: some canAllocate changes were not announced. ' +
+        "Read the notifier's logs for the cause (SNS permission? throttling?), fix it, then run " +
+        '`npm run redrive -- --announcements` (`--dry-run` first lists them): it reads the records each ' +
+        'message names back from the stream and announces them. Do it within 24 hours: a DynamoDB stream ' +
+        'keeps a record 24 hours; after that the change is still in the status item (`npm run status -- <cus_...>`) ' +
+        'but its announcement is lost, and `--discard-expired` deletes such messages.',
       metric: this.failureQueue.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(1),
         statistic: cloudwatch.Stats.MAXIMUM,

@@ -1,11 +1,15 @@
 // One queue-fed processor per enabled event type: its SQS queue, its own dead-letter queue,
-// the processor function, the event source mapping and the type's alarms. Kept lean (one
-// role, shared alarm action), since 28 of these must fit in one CloudFormation stack.
+// the processor function, the event source mapping and the dead-letter alarm. Only what is
+// the type's own lives here (five resources, six with an EventBridge rule); the role of its
+// rule kind, the processors' log group and the queues' policy are shared (lib/processing.ts),
+// so every type costs the template as little as possible.
 
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -30,12 +34,21 @@ export interface QueueProcessorProps {
   readonly eventType: string;
   /** Queue name prefix: the queues are `<prefix>-<typeSlug>` and `<prefix>-<typeSlug>-dlq`. */
   readonly queuePrefix: string;
-  /** The table the processor writes its facts to. */
+  /** The table the processor writes its facts to (its name only: the role holds the grant). */
   readonly store: Store;
-  /** Where every alarm of this processor notifies. */
+  /** Where the dead-letter alarm notifies. */
   readonly alarmAction: cloudwatch.IAlarmAction;
   /**
-   * The Stripe API key secret, for types that may look a charge up (disputes) or an owner.
+   * The role of this type's rule kind, shared by the kind's processors: the caller has
+   * granted it the table, the log group and (for kinds that ask Stripe) the API key secret.
+   * The event source mapping adds the right to consume this type's queue.
+   */
+  readonly role: iam.Role;
+  /** The log group every processor writes to (each stream is named after its function). */
+  readonly logGroup: logs.LogGroup;
+  /**
+   * The Stripe API key secret, for types that may look a charge up (disputes): its ARN goes
+   * into the environment; the role's grant is the caller's.
    * @default - no access to the Stripe API
    */
   readonly apiKeySecret?: secretsmanager.ISecret;
@@ -49,8 +62,6 @@ export interface QueueProcessorProps {
   readonly batchSize?: number;
   /** How long the poller gathers a batch. @default Duration.seconds(1) */
   readonly maxBatchingWindow?: Duration;
-  /** The age of the oldest queued message that raises the backlog alarm. @default Duration.minutes(15) */
-  readonly backlogAlarmAge?: Duration;
   /** Settings shared by every function of the deployment. @default - GateFunction's defaults */
   readonly functionDefaults?: FunctionDefaults;
   /**
@@ -66,6 +77,9 @@ export class QueueProcessor extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
   readonly function: lambda.IFunction;
+  /** Messages in the dead-letter queue: whatever kept failing, and why, is in its runbook. */
+  readonly deadLetterAlarm: cloudwatch.Alarm;
+  /** This processor's alarms (the dead-letter alarm alone). */
   readonly alarms: readonly cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: QueueProcessorProps) {
@@ -77,13 +91,14 @@ export class QueueProcessor extends Construct {
 
     // One DLQ per queue rather than one shared DLQ: a failed type is redriven on its own
     // (`npm run redrive -- --queue <type>` moves messages back to exactly their source
-    // queue), and each type gets its own depth alarm naming what broke.
+    // queue), and each type gets its own depth alarm naming what broke. TLS-only access
+    // comes from the one queue policy of every processor queue (Processing), not from
+    // `enforceSSL`, which would add a policy resource per queue.
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       queueName: deadLetterQueueName(props.queuePrefix, type),
       retentionPeriod: Duration.seconds(DLQ_RETENTION_SECONDS),
       maxMessageSizeBytes: MAX_MESSAGE_BYTES,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
     });
     this.queue = new sqs.Queue(this, 'Queue', {
       queueName: queueName(props.queuePrefix, type),
@@ -94,7 +109,6 @@ export class QueueProcessor extends Construct {
         timeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR + batchingWindow.toSeconds(),
       ),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
       deadLetterQueue: {
         queue: this.deadLetterQueue,
         maxReceiveCount: props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT,
@@ -106,6 +120,8 @@ export class QueueProcessor extends Construct {
       handler: 'processor',
       description: `Applies Stripe ${type} events`,
       timeout,
+      role: props.role,
+      logGroup: props.logGroup,
       environment: {
         [ENV.eventType]: type,
         [ENV.tableName]: props.store.table.tableName,
@@ -113,8 +129,6 @@ export class QueueProcessor extends Construct {
       },
     });
     this.function = processor.function;
-    props.store.grantProcessor(processor.function);
-    props.apiKeySecret?.grantRead(processor.function);
     processor.function.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: props.batchSize ?? 10,
@@ -125,60 +139,32 @@ export class QueueProcessor extends Construct {
       }),
     );
 
+    // The only alarm of a type. A processor that crashes, times out, is throttled or keeps
+    // failing an event sends it here after maxReceiveCount receives, so this one alarm, with
+    // the type in its name, also says what a per-type errors or throttles alarm would (each
+    // alarm metric is billed monthly; see README, Alarms and topics).
     const dlqName = deadLetterQueueName(props.queuePrefix, type);
-    this.alarms = [
-      this.alarm('DeadLetterAlarm', {
-        name: `${dlqName}-not-empty`,
-        description: props.eventBridgeDeadLetters
-          ? `${type} events wait in the dead-letter queue ${dlqName}: either the processor failed them ` +
-            `${props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT} times (its logs name the event id), or ` +
-            `EventBridge could not deliver them to the queue (those messages carry ERROR_CODE and ` +
-            `ERROR_MESSAGE attributes, e.g. a queue policy or encryption problem). Fix the cause, then run ` +
-            `\`npm run redrive -- --queue ${type}\` (it unwraps EventBridge's messages). Messages are kept 14 days.`
-          : `${type} events failed ${props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT} times and wait in ` +
-            `the dead-letter queue ${dlqName}. Find the cause in ` +
-            `the processor's logs (errors name the event id), fix it, then run ` +
-            `\`npm run redrive -- --queue ${type}\`. Messages are kept 14 days.`,
-        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          period: Duration.minutes(1),
-          statistic: cloudwatch.Stats.MAXIMUM,
-        }),
-        threshold: 1,
+    const receives = props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT;
+    this.deadLetterAlarm = this.alarm('DeadLetterAlarm', {
+      name: `${dlqName}-not-empty`,
+      description: props.eventBridgeDeadLetters
+        ? `${type} events wait in the dead-letter queue ${dlqName}: either the processor failed them ${receives} times ` +
+          `(an error, a crash, a timeout or throttling: the error lines in the processors' log group, stream of this ` +
+          `function, name the event id), or EventBridge could not deliver them to the queue (those messages carry ` +
+          `ERROR_CODE and ERROR_MESSAGE attributes, e.g. a queue policy or encryption problem). Fix the cause, then run ` +
+          `\`npm run redrive -- --queue ${type}\` (it unwraps EventBridge's messages). Messages are kept 14 days.`
+        : `${type} events failed ${receives} times (an error, a crash, a timeout or throttling) and wait in ` +
+          `the dead-letter queue ${dlqName}. Find the cause in the processors' log group (the stream of this ` +
+          `function; error lines name the event id), fix it, then run ` +
+          `\`npm run redrive -- --queue ${type}\`. Messages are kept 14 days.`,
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: cloudwatch.Stats.MAXIMUM,
       }),
-      this.alarm('BacklogAlarm', {
-        name: `${queueName(props.queuePrefix, type)}-backlog`,
-        description:
-          `The oldest ${type} event has waited over ${(props.backlogAlarmAge ?? Duration.minutes(15)).toMinutes()} ` +
-          `minutes in ${queueName(props.queuePrefix, type)}: the processor is failing, throttled or ` +
-          `disabled, so billing statuses lag. Check the processor's errors and throttles and its ` +
-          `event source mapping; raise processorMaxConcurrency if it only falls behind.`,
-        metric: this.queue.metricApproximateAgeOfOldestMessage({
-          period: Duration.minutes(5),
-          statistic: cloudwatch.Stats.MAXIMUM,
-        }),
-        threshold: (props.backlogAlarmAge ?? Duration.minutes(15)).toSeconds(),
-      }),
-      // Errors and throttles in one alarm per processor (a resource budget choice): both
-      // mean events are not being applied, and the description says where to look.
-      this.alarm('FailureAlarm', {
-        name: `${queueName(props.queuePrefix, type)}-processor-failing`,
-        description:
-          `The ${type} processor crashed, timed out or was throttled (Lambda Errors + Throttles). ` +
-          `Failed messages are retried and then dead-lettered. Read the processor's log group; ` +
-          `for throttles check the account's concurrency and processorMaxConcurrency.`,
-        metric: new cloudwatch.MathExpression({
-          expression: 'errors + throttles',
-          label: `${type} errors + throttles`,
-          period: Duration.minutes(5),
-          usingMetrics: {
-            errors: processor.function.metricErrors({ statistic: cloudwatch.Stats.SUM }),
-            throttles: processor.function.metricThrottles({ statistic: cloudwatch.Stats.SUM }),
-          },
-        }),
-        threshold: 1,
-      }),
-    ];
-    for (const alarm of this.alarms) alarm.addAlarmAction(props.alarmAction);
+      threshold: 1,
+    });
+    this.deadLetterAlarm.addAlarmAction(props.alarmAction);
+    this.alarms = [this.deadLetterAlarm];
   }
 
   private alarm(

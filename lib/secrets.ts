@@ -33,7 +33,7 @@ export class StripeSecrets extends Construct {
           });
     this.apiKeySecret = new secretsmanager.Secret(this, 'StripeApiKey', {
       description:
-        'Optional Stripe API key (restricted key with read access to charges); read by the dispute and payment_method.detached processors and the sweeper',
+        'Optional Stripe API key (restricted key with read access to charges); read by the dispute processors and the sweeper',
       generateSecretString: placeholder,
     });
     for (const secret of [this.signingSecret, this.apiKeySecret].filter((s) => s !== undefined)) {

@@ -32,10 +32,11 @@ export const OUTPUT_KEYS = {
   apiReadPolicyArn: 'ApiReadPolicyArn',
   /** Managed policy: invoke the override routes. */
   apiOverridePolicyArn: 'ApiOverridePolicyArn',
-  /** Managed policy: GetItem of status items only. */
+  /** Managed policy: GetItem of status items, the settings item and `acct_` aliases only. */
   statusReaderPolicyArn: 'StatusReaderPolicyArn',
   queueUrlPrefix: 'QueueUrlPrefix',
   enabledEventTypes: 'EnabledEventTypes',
+  /** Present only with the opt-in dashboard. */
   dashboardName: 'DashboardName',
   /** The partner event bus of Stripe's EventBridge destination; present with ingress `eventbridge` or `both`. */
   eventBusName: 'EventBusName',

@@ -1,19 +1,23 @@
 // The one DynamoDB table (lambdas/adapters/table-layout.ts) and who may do what to which
 // of its items. Its stream (new and old images) feeds the notifier. Every right is granted
-// per item family: `dynamodb:LeadingKeys` limits a statement to the partition-key prefixes
-// (CUS#, STATUS#, ...) that the role's code reads or writes.
+// per action and item family, as lib/access.ts tables them from the code: `dynamodb:LeadingKeys`
+// limits a statement to the partition-key prefixes (CUS#, STATUS#, ...) its actions are used
+// on, and index actions name the index ARNs.
 
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import type { ObjectKind } from '../lambdas/core/registry';
+import { STATUS_API_WRITABLE_ATTRIBUTES, TABLE_SCHEMA } from '../lambdas/adapters/table-layout';
 import {
-  PARKED_INDEX,
-  PK_PREFIX,
-  RULES_VERSION_INDEX,
-  STATUS_API_WRITABLE_ATTRIBUTES,
-  TABLE_SCHEMA,
-} from '../lambdas/adapters/table-layout';
+  CLIENT_RIGHTS,
+  STATUS_API_RIGHTS,
+  SWEEPER_RIGHTS,
+  grantGroups,
+  processorRights,
+  type Rights,
+} from './access';
 
 /** The shape of TABLE_SCHEMA this construct understands (a sort key and projection are optional). */
 interface TableSchema {
@@ -29,30 +33,6 @@ interface TableSchema {
 }
 
 const SCHEMA: TableSchema = TABLE_SCHEMA;
-
-/** Item families by partition-key prefix, as `dynamodb:LeadingKeys` patterns. */
-const leading = (...prefixes: string[]) => prefixes.map((p) => `${p}*`);
-
-/** What processors read and write: facts, status items, owner references, parked events. */
-export const PROCESSOR_ITEM_FAMILIES = leading(
-  PK_PREFIX.facts,
-  PK_PREFIX.status,
-  PK_PREFIX.owner,
-  PK_PREFIX.parked,
-);
-
-/** A processor's (and the sweeper's) table actions, on the base table only. */
-export const PROCESSOR_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:Query',
-  'dynamodb:BatchGetItem',
-] as const;
-
-/** The indexes the sweeper queries (both KEYS_ONLY): parked events, stale status items. */
-export const SWEEPER_INDEXES = [PARKED_INDEX, RULES_VERSION_INDEX] as const;
 
 /** UpdateItem return values that show no attribute beyond those the request names. */
 const NARROW_RETURN_VALUES = ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'];
@@ -118,75 +98,84 @@ export class Store extends Construct {
     return `${this.table.tableArn}/index/${name}`;
   }
 
-  /**
-   * Processors: apply an event (conditional fact write, status item update, owner
-   * references, park and unpark) on facts, status items, owners and parked events only.
-   */
-  grantProcessor(grantee: iam.IGrantable): iam.Grant {
-    return this.grantOnItems(grantee, [...PROCESSOR_ACTIONS], PROCESSOR_ITEM_FAMILIES);
+  /** A processor of a rule kind (its role is shared by the kind's processors). */
+  grantProcessor(grantee: iam.IGrantable, kind: ObjectKind): iam.Grant {
+    return this.grantRights(grantee, processorRights(kind));
   }
 
-  /** The sweeper: what a processor may do, plus Query of the parked and rulesVersion indexes. */
+  /** The sweeper: due and policy settling, the settings item, parked events, counts. */
   grantSweeper(grantee: iam.IGrantable): iam.Grant {
-    const items = this.grantProcessor(grantee);
-    const indexes = iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['dynamodb:Query'],
-      resourceArns: SWEEPER_INDEXES.map((name) => this.indexArn(name)),
-    });
-    return items.combine(indexes);
+    return this.grantRights(grantee, SWEEPER_RIGHTS);
   }
 
   /**
-   * The status API: read a status item, page a customer's facts and overrides, and change
-   * an override (one transaction: PutItem of an override item, UpdateItem of the status
-   * item limited to the attributes an override may change).
+   * The status API: read status items, page facts and overrides, list customers by state,
+   * resolve `acct_` ids, and change an override (one transaction: PutItem of an override
+   * item, UpdateItem of the status item limited to the attributes an override may change).
    */
   grantStatusApi(grantee: iam.IGrantable): iam.Grant {
-    return this.grantStatusRead(grantee)
-      .combine(
-        this.grantOnItems(
-          grantee,
-          ['dynamodb:Query'],
-          leading(PK_PREFIX.facts, PK_PREFIX.overrides),
-        ),
-      )
-      .combine(this.grantOnItems(grantee, ['dynamodb:PutItem'], leading(PK_PREFIX.overrides)))
-      .combine(
-        this.grantOnItems(grantee, ['dynamodb:UpdateItem'], leading(PK_PREFIX.status), {
-          'ForAllValues:StringEquals': { 'dynamodb:Attributes': statusApiUpdateAttributes() },
-          StringEqualsIfExists: { 'dynamodb:ReturnValues': NARROW_RETURN_VALUES },
-        }),
-      );
+    return this.grantRights(grantee, STATUS_API_RIGHTS);
   }
 
-  /** Read status items (GetItem on STATUS# keys) and nothing else: provisioning services. */
+  /**
+   * What the provisioning client reads (GetItem of status items, the settings item and
+   * `acct_` alias items) and nothing else.
+   */
   grantStatusRead(grantee: iam.IGrantable): iam.Grant {
-    return this.grantOnItems(grantee, ['dynamodb:GetItem'], leading(PK_PREFIX.status));
+    return this.grantRights(grantee, CLIENT_RIGHTS);
   }
 
   /** The statement of grantStatusRead, for a managed policy (which is not a grantee). */
   statusReadStatement(): iam.PolicyStatement {
-    return new iam.PolicyStatement({
-      actions: ['dynamodb:GetItem'],
-      resources: [this.table.tableArn],
-      conditions: leadingKeysCondition(leading(PK_PREFIX.status)),
+    const specs = this.statementSpecs(CLIENT_RIGHTS);
+    if (specs.length !== 1) throw new Error("the client's rights must fit one statement");
+    return new iam.PolicyStatement(specs[0]);
+  }
+
+  /** The statements a Rights row (lib/access.ts) becomes. */
+  private statementSpecs(rights: Rights): StatementSpec[] {
+    return grantGroups(rights).map((group) => {
+      if ('indexes' in group.on) {
+        return {
+          actions: [...group.actions],
+          resources: group.on.indexes.map((name) => this.indexArn(name)),
+        };
+      }
+      return {
+        actions: [...group.actions],
+        resources: [this.table.tableArn],
+        conditions: {
+          ...leadingKeysCondition(group.on.families),
+          ...(group.overrideAttributesOnly
+            ? {
+                'ForAllValues:StringEquals': { 'dynamodb:Attributes': statusApiUpdateAttributes() },
+                StringEqualsIfExists: { 'dynamodb:ReturnValues': NARROW_RETURN_VALUES },
+              }
+            : {}),
+        },
+      };
     });
   }
 
-  private grantOnItems(
-    grantee: iam.IGrantable,
-    actions: string[],
-    families: readonly string[],
-    extra: Record<string, Record<string, unknown>> = {},
-  ): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions,
-      resourceArns: [this.table.tableArn],
-      conditions: { ...leadingKeysCondition(families), ...extra },
-    });
+  private grantRights(grantee: iam.IGrantable, rights: Rights): iam.Grant {
+    return this.statementSpecs(rights)
+      .map((spec) =>
+        iam.Grant.addToPrincipal({
+          grantee,
+          actions: spec.actions,
+          resourceArns: spec.resources,
+          ...(spec.conditions ? { conditions: spec.conditions } : {}),
+        }),
+      )
+      .reduce((all, grant) => all.combine(grant));
   }
+}
+
+/** A statement before it becomes a grant or a managed policy's statement. */
+interface StatementSpec {
+  readonly actions: string[];
+  readonly resources: string[];
+  readonly conditions?: Record<string, Record<string, unknown>>;
 }
 
 /**

@@ -17,6 +17,7 @@ import { LOCAL_AWS } from '../local/local-aws';
 import type { Dataset } from './dataset';
 import { meterDiff, meterWeighted, meteredClient, type Meter } from './ddb-meter';
 import { FAILED_HOUR_EVERY, appliedAtOf, billedHour, factOf } from './history';
+import { storeOptions } from '../../lambdas/settings';
 
 /** Event types whose fact the first version's `byRef` index held (one more write unit). */
 const OLD_BYREF_KINDS = /^(payment_intent|charge|payment_method)\./;
@@ -42,8 +43,8 @@ const weights = (plain: Meter, failing: Meter) =>
 
 export async function measureApplyCost(data: Dataset): Promise<ApplyRow[]> {
   const metered = meteredClient({ ...LOCAL_AWS, endpoint: data.endpoint });
-  const store = new FactStore(metered.ddb, data.tableName);
-  const deps = { store, chargeLookup: null, clock: () => new Date() };
+  const store = new FactStore(metered.ddb, data.tableName, storeOptions());
+  const deps = { store, stripe: null, clock: () => new Date() };
   const rows: ApplyRow[] = [];
   try {
     for (const { size, customerId, lastCreated } of data.customers) {

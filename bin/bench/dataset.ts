@@ -9,6 +9,7 @@ import { createBillingTable } from '../local/provision';
 import { stripeId } from '../events/stripe-events';
 import { customerHistory, populateCustomer } from './history';
 import { progress } from './report';
+import { storeOptions } from '../../lambdas/settings';
 
 export interface SizedCustomer {
   readonly size: number;
@@ -32,7 +33,7 @@ export async function createDataset(endpoint: string, sizes: readonly number[]):
   const ddb = new DynamoDBClient({ ...LOCAL_AWS, endpoint });
   const tableName = `bench-${Date.now()}`;
   await createBillingTable(ddb, tableName);
-  const store = new FactStore(ddb, tableName);
+  const store = new FactStore(ddb, tableName, storeOptions());
   const customers: SizedCustomer[] = [];
   try {
     for (const size of sizes) {

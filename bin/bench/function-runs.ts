@@ -36,6 +36,7 @@ import { buildEvent, signatureHeader, stripeId } from '../events/stripe-events';
 import { billedHour, customerHistory, populateCustomer } from './history';
 import { LOG_EVENT_OVERHEAD_BYTES } from './prices';
 import { median } from './stats';
+import { DEFAULT_GATE_SETTINGS, storeOptions } from '../../lambdas/settings';
 
 export interface FunctionRun {
   /** Invocations timed (after two untimed ones). */
@@ -71,7 +72,7 @@ export const SAMPLE_CALLER_ARN =
   'arn:aws:sts::123456789012:assumed-role/provisioning-service/i-0123456789abcdef0';
 
 /** Runs `fn` with stdout and stderr captured; returns its result and the lines written. */
-async function capture<T>(fn: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
+export async function capture<T>(fn: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
   const chunks: string[] = [];
   const out = process.stdout.write;
   const err = process.stderr.write;
@@ -97,7 +98,7 @@ async function capture<T>(fn: () => Promise<T>): Promise<{ result: T; lines: str
 }
 
 /** A Lambda context like the one the runtime passes (the logger copies it into lines). */
-function lambdaContext(fn: string): Context {
+export function lambdaContext(fn: string): Context {
   const name = `StripeBillingGate-${fn}-Ab12Cd34Ef56`;
   return {
     callbackWaitsForEmptyEventLoop: true,
@@ -116,7 +117,7 @@ function lambdaContext(fn: string): Context {
 }
 
 /** The environment the stack gives every function, for the loggers and metrics made here. */
-function withFunctionEnv<T>(service: string, make: () => T): T {
+export function withFunctionEnv<T>(service: string, make: () => T): T {
   const saved = { ...process.env };
   Object.assign(process.env, {
     AWS_LAMBDA_LOG_LEVEL: 'INFO',
@@ -199,7 +200,7 @@ export interface FunctionRunOptions {
 export async function measureFunctionRuns(options: FunctionRunOptions): Promise<FunctionRuns> {
   const ddb = new DynamoDBClient({ ...LOCAL_AWS, endpoint: options.dynamoEndpoint });
   const sqs = new SQSClient({ ...LOCAL_AWS, endpoint: options.sqsEndpoint });
-  const store = new FactStore(ddb, options.tableName);
+  const store = new FactStore(ddb, options.tableName, storeOptions());
   const clock = () => new Date();
   try {
     // Verifier: a signed charge.succeeded, queued on the SQS emulator.
@@ -273,7 +274,7 @@ export async function measureFunctionRuns(options: FunctionRunOptions): Promise<
         makeProcessorHandler({
           eventType: 'charge.succeeded',
           store,
-          chargeLookup: null,
+          stripe: null,
           clock,
           logger,
           metrics: makeMetrics('processor'),
@@ -310,7 +311,7 @@ export async function measureFunctionRuns(options: FunctionRunOptions): Promise<
       ).Item as Item;
     const before = await rawStatus();
     const failed = billedHour(blocked, start + (hour + 1) * 3600, true)[1]!;
-    await applyEvent(JSON.stringify(failed), failed.type, { store, chargeLookup: null, clock });
+    await applyEvent(JSON.stringify(failed), failed.type, { store, stripe: null, clock });
     const after = await rawStatus();
     const streamEvent: DynamoDBStreamEvent = {
       Records: [
@@ -336,7 +337,7 @@ export async function measureFunctionRuns(options: FunctionRunOptions): Promise<
       return withLambdaContext(
         logger,
         makeNotifierHandler({
-          expiryWarningDays: DEFAULTS.expiryWarningDays,
+          settings: DEFAULT_GATE_SETTINGS,
           clock,
           logger,
           announce: async () => {
@@ -357,7 +358,7 @@ export async function measureFunctionRuns(options: FunctionRunOptions): Promise<
         logger,
         makeStatusApiHandler({
           store,
-          expiryWarningDays: DEFAULTS.expiryWarningDays,
+          settings: DEFAULT_GATE_SETTINGS,
           clock,
           logger,
           trustActorHeader: false,

@@ -12,6 +12,7 @@ import { ruleForType } from '../../lambdas/core/rules';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
 import { rebuildCustomer } from '../../lambdas/rebuild/rebuild-status';
 import { buildEvent, stripeId } from '../events/stripe-events';
+import { DEFAULT_GATE_SETTINGS } from '../../lambdas/settings';
 
 const HOUR = 3600;
 /** One hour in this many begins with a failed attempt (a declined card, then a retry). */
@@ -118,6 +119,9 @@ export async function populateCustomer(
     }
   };
   await Promise.all(Array.from({ length: 4 }, worker));
-  const outcome = await rebuildCustomer(store, customer);
+  const outcome = await rebuildCustomer(store, customer, {
+    settings: DEFAULT_GATE_SETTINGS,
+    clock: Date.now,
+  });
   if (outcome !== 'rebuilt') throw new Error(`rebuilding ${customer}: ${outcome}`);
 }

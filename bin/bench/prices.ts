@@ -26,7 +26,30 @@ export const PRICES = {
   kmsPerMillionRequests: 3.0,
   /** EventBridge partner events, 64 KB chunks; a rule's delivery to SQS in the account is free. */
   eventBridgePartnerPerMillion: 1.0,
+  /** CloudWatch alarms, per metric an alarm reads (a metric-math alarm pays for each), a month. */
+  alarmMetricStandard: 0.1,
+  /** The same at high resolution (a period under 60 s). */
+  alarmMetricHighResolution: 0.3,
+  /** A Metrics Insights query alarm, per metric the query analyzes, a month; no free tier. */
+  metricsInsightsAlarmPerMetric: 0.1,
+  /** A custom dashboard a month (an account's first three of up to 50 metrics are free). */
+  dashboard: 3.0,
+  /** A custom metric a month (first 10,000; prorated by the hour it is published in). */
+  customMetric: 0.3,
+  /** A KMS customer managed key a month (each of its first two rotations adds as much). */
+  kmsKey: 1.0,
+  /** A Secrets Manager secret a month. */
+  secret: 0.4,
 } as const;
+
+/**
+ * ReceiveMessage calls Lambda's pollers make on one idle mapped queue in a 30-day month:
+ * five pollers, each a 20-second long poll after the other (3 a minute).
+ */
+export const IDLE_RECEIVES_PER_QUEUE_MONTH = 5 * 3 * 60 * 24 * 30;
+
+/** Minutes in the 30-day month the monthly figures use. */
+export const MINUTES_PER_MONTH = 60 * 24 * 30;
 
 /** The functions' memory (GateFunction's default) in GB. */
 export const FUNCTION_GB = 256 / 1024;

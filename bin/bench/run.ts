@@ -9,11 +9,14 @@
 //  5. AWS cost per million webhooks, all in, webhook and EventBridge ingress side by side
 //  6. AWS cost per million status reads: the client's GetItem vs the HTTP API
 //  7. the local twin end to end (`npm start`): throughput, ack latency, memory
-//  8. the budgets: target, measured, met, and why not where not
+//  8. the idle monthly cost, priced from the synthesized stacks (and what a team pays a month)
+//  9. room in CloudFormation: resources per template of every configuration, per type
+// 10. the budgets: target, measured, met, and why not where not
 //
 //   npm run bench                   the full run; writes BENCHMARKS.md
 //   npm run bench -- --quick        small sizes and few rounds, for development
-//   npm run bench -- --only store   some sections: verifier, cold-start, store (3-6), e2e (7)
+//   npm run bench -- --only store   some sections: verifier, cold-start, store (3-6), e2e (7),
+//                                   idle (8), room (9); `--only idle,room` needs no emulator
 // Runs other than the full one write .local/BENCHMARKS.partial.md instead.
 
 import '../ops/quiet-sdk';
@@ -43,15 +46,36 @@ import { measureEndToEnd, type EndToEndResult } from './end-to-end';
 import { measureFunctionRuns, type FunctionRuns } from './function-runs';
 import { FAILED_HOUR_EVERY } from './history';
 import { LOAD_TIME_BUDGET_RATIO, measureLoadTimes } from './load-time';
-import { FUNCTION_GB, LOG_EVENT_OVERHEAD_BYTES, PRICES, logsPerMillion } from './prices';
+import {
+  FUNCTION_GB,
+  IDLE_RECEIVES_PER_QUEUE_MONTH,
+  LOG_EVENT_OVERHEAD_BYTES,
+  PRICES,
+} from './prices';
 import { Report, progress } from './report';
 import { f0, f1, f2, f3, times, usd } from './stats';
 import { measureStatusReads, type ReadRow } from './status-read';
 import { FLOOR, OURS, measureVerifierCpu } from './verifier-cpu';
+import { emfMetricNames, idleCost, measureIdleSweep, type IdleCost } from './idle-cost';
+import {
+  MINIMAL_TYPES,
+  RESERVED_FOR_ADDITIONS,
+  TEMPLATE_RESOURCE_BUDGET,
+  TEMPLATE_RESOURCE_LIMIT,
+  growthConfigurations,
+  largest,
+  moreTypesThatFit,
+  resourceCount,
+  roomConfigurations,
+} from './room';
+import { synthesizeTemplates } from './synth-stack';
+import { REGISTRY } from '../../lambdas/core/registry';
 import { startEmulators } from '../local/emulators';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SECTIONS = ['verifier', 'cold-start', 'store', 'e2e'] as const;
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SECTIONS = ['verifier', 'cold-start', 'store', 'e2e', 'idle', 'room'] as const;
+/** The partner event source the EventBridge configurations are synthesized with. */
+const EXAMPLE_EVENT_SOURCE = 'aws.partner/stripe.com/ed_test_61RcEXAMPLE0123456789abcdefghijk';
 type Section = (typeof SECTIONS)[number];
 const HANDLERS: readonly HandlerName[] = [
   'verifier',
@@ -499,10 +523,8 @@ function costSection(
   }
   savingsParagraph(inputs, largest, scenarios[0]!);
   report.paragraph(
-    'Fixed cost of idle queues (not per webhook): Lambda long-polls every mapped queue. With',
-    'the default five pollers per mapping and 20-second long polls that is about',
-    '5 x 3 x 60 x 24 x 30 = 648,000 ReceiveMessage calls, about',
-    `${usd(0.648 * PRICES.sqsRequestsPerMillion)} per queue per month, ${usd(28 * 0.648 * PRICES.sqsRequestsPerMillion)} for all 28 types.`,
+    'What a deployment pays each month whatever its traffic (polled queues, alarms, keys,',
+    'secrets, the sweeper) is in section 8.',
   );
   return scenarios;
 }
@@ -529,10 +551,6 @@ function savingsParagraph(inputs: CostInputs, largest: ApplyRow, batch10: Webhoo
     {
       what: 'the object Query of a charge of a PaymentIntent reads facts its rule ignores (only legacy charges fold into an entry): skip it for those, about half the events',
       dollars: 0.5 * chargeQuery * ru,
-    },
-    {
-      what: "the verifier's EMF line on every handled webhook repeats what API Gateway's request count and Lambda's invocation and error metrics give free: emit it for refusals and failures only",
-      dollars: logsPerMillion(inputs.runs.verifier.logBytes),
     },
   ];
   const saved = ideas.reduce((sum, i) => sum + i.dollars, 0);
@@ -642,7 +660,7 @@ function endToEndSection(result: EndToEndResult, callsPerEvent: number | null) {
       ? {}
       : {
           why: ceiling
-            ? `an event costs ${f1(callsPerEvent!)} DynamoDB calls and DynamoDB Local does ${f0(rate10!)} conditional puts/s here, so it alone caps the pipeline near ${f0(ceiling)} events/s; the verifier, the SQS emulator, 28 pollers and the processors share one Node process and the 2 cores with Java`
+            ? `an event costs ${f1(callsPerEvent!)} DynamoDB calls and DynamoDB Local does ${f0(rate10!)} conditional puts/s here, so it alone caps the pipeline near ${f0(ceiling)} events/s; the verifier, the SQS emulator, ${REGISTRY.length} pollers and the processors share one Node process and the 2 cores with Java`
             : "see section 7: DynamoDB Local's own rate and the calls per event bound it",
         }),
   });
@@ -655,13 +673,173 @@ function endToEndSection(result: EndToEndResult, callsPerEvent: number | null) {
     ...(ackMet
       ? {}
       : {
-          why: "the ack waits for the SQS emulator, which runs in the same Node process as the 28 pollers and the processors applying the backlog; their work delays the verifier's SendMessage",
+          why: `the ack waits for the SQS emulator, which runs in the same Node process as the ${REGISTRY.length} pollers and the processors applying the backlog; their work delays the verifier's SendMessage`,
         }),
   });
 }
 
+// ---------------------------------------------------------------------------------------
+
+/** The idle budget: the default stack with every type, at list prices. */
+const IDLE_BUDGET = 16;
+
+/** What a team pays a month at these volumes (events a month). */
+const TEAM_VOLUMES = [0, 50_000, 10_000_000];
+
+function idleParts(cost: IdleCost) {
+  report.table(
+    ['part', 'count', '$ a month', 'basis'],
+    [
+      ...cost.parts.map((p) => [p.part, f0(p.count), f2(p.dollars), p.basis]),
+      ['**total**', '', `**${f2(cost.total)}**`, ''],
+    ],
+  );
+}
+
+async function idleSection(
+  traffic: {
+    perMillion: number;
+    processorMetrics: readonly string[];
+  } | null,
+) {
+  report.heading('8. Idle monthly cost');
+  report.paragraph(
+    'What a deployment pays a month with no traffic at all, priced from the synthesized',
+    'templates (bin/bench/idle-cost.ts) at list prices, with no free tier: every alarm metric',
+    '(a metric-math alarm pays for each metric it reads; a Metrics Insights alarm for each',
+    'metric its query analyzes, none of which have data while idle), dashboard, KMS key,',
+    'secret and Lambda-polled queue in them, and each schedule: its runs and the custom',
+    'metrics they publish, measured by running the sweeper the way the stack runs it. The',
+    'HTTP API, the table (on demand, empty), the functions, topics, the partner event bus',
+    'and the log groups have no fixed monthly price; the table stream is polled free.',
+  );
+  progress('idle cost: synthesizing the stacks and one idle sweep');
+  const sweep = await measureIdleSweep();
+  const configurations: { label: string; context: Record<string, string>; note?: string }[] = [
+    { label: 'default stack, all types', context: {} },
+    {
+      label: 'default stack, minimal type set',
+      context: { enabledEventTypes: MINIMAL_TYPES.join(',') },
+      note: `the minimal type set is ${MINIMAL_TYPES.map((t) => `\`${t}\``).join(' and ')}: invoices that fail, then get paid`,
+    },
+    {
+      label: 'both ways in, all types',
+      context: { ingress: 'both', eventBridgeSource: EXAMPLE_EVENT_SOURCE },
+    },
+  ];
+  let fullDefault: IdleCost | undefined;
+  for (const c of configurations) {
+    const cost = idleCost(await synthesizeTemplates(c.context), { sweeper: sweep });
+    if (!fullDefault) fullDefault = cost;
+    report.paragraph(`Idle monthly cost (${c.label}): ${usd(cost.total)}`);
+    if (c.note) report.paragraph(`(${c.note}.)`);
+    idleParts(cost);
+  }
+  const idle = fullDefault!;
+  const alarmMetrics = idle.parts.find((p) => p.part.startsWith('alarm metrics'))?.count ?? 0;
+  const customMetrics = idle.parts
+    .filter((p) => p.part.startsWith('custom metrics'))
+    .reduce((s, p) => s + p.count, 0);
+  const polledQueues = idle.parts.find((p) => p.part === 'Lambda-polled SQS queues')?.count ?? 0;
+  const freeTier =
+    Math.min(alarmMetrics, 10) * PRICES.alarmMetricStandard +
+    Math.min(customMetrics, 10) * PRICES.customMetric +
+    Math.min(1, (polledQueues * IDLE_RECEIVES_PER_QUEUE_MONTH) / 1e6) *
+      PRICES.sqsRequestsPerMillion;
+  report.paragraph(
+    `In an account of its own the free tier takes about ${usd(freeTier)} off the default stack`,
+    '(10 alarm metrics, 10 custom metrics, a million SQS requests); it is shared with everything',
+    'else in the account, so the figures above leave it out.',
+  );
+  const met = idle.total <= IDLE_BUDGET;
+  budgets.push({
+    budget: 'idle monthly cost, default stack, all types',
+    target: `<= ${usd(IDLE_BUDGET)}`,
+    measured: usd(idle.total),
+    met,
+    ...(met
+      ? {}
+      : {
+          why: `the parts are in section 8; the polled queues alone are ${usd(idle.parts.find((p) => p.part === 'Lambda-polled SQS queues')?.dollars ?? 0)}`,
+        }),
+  });
+
+  if (!traffic) {
+    report.paragraph(
+      'What a team pays at a given volume needs the cost per million webhooks of section 5;',
+      'a run with the store sections adds that table here.',
+    );
+    return;
+  }
+  // A custom metric is billed for every hour it is published in: with traffic every hour,
+  // the processors' outcome and latency metrics count in full.
+  const busyMetrics = traffic.processorMetrics.length * PRICES.customMetric;
+  report.paragraph(
+    'What a team pays a month for the default stack with every type, by webhooks a month:',
+    `the idle cost, the processors' custom metrics once events arrive every hour (${traffic.processorMetrics.join(', ')}: ${usd(busyMetrics)}),`,
+    `and the cost per million webhooks of section 5 at batches of ten (${usd(traffic.perMillion)}).`,
+  );
+  report.table(
+    ['webhooks a month', 'fixed', 'custom metrics', 'per webhook', '$ a month'],
+    TEAM_VOLUMES.map((v) => {
+      const metrics = v > 0 ? busyMetrics : 0;
+      const perWebhook = (v / 1e6) * traffic.perMillion;
+      return [
+        f0(v),
+        f2(idle.total),
+        f2(metrics),
+        f2(perWebhook),
+        `**${f2(idle.total + metrics + perWebhook)}**`,
+      ];
+    }),
+  );
+}
+
+async function roomSection() {
+  report.heading('9. Room in CloudFormation');
+  report.paragraph(
+    `CloudFormation takes at most ${TEMPLATE_RESOURCE_LIMIT} resources in a template; the budget is ${TEMPLATE_RESOURCE_BUDGET} for the largest`,
+    `template of the largest configuration, ${RESERVED_FOR_ADDITIONS} of them kept for additions already planned.`,
+    'Every configuration is synthesized as `npx cdk synth` does and each template counted',
+    '(bin/bench/room.ts; test/infra/room.test.ts holds every configuration to the budget).',
+  );
+  progress('room: synthesizing every configuration');
+  const rows: (string | number)[][] = [];
+  let both = 0;
+  for (const c of roomConfigurations(EXAMPLE_EVENT_SOURCE)) {
+    const templates = await synthesizeTemplates(c.context);
+    for (const t of templates) rows.push([c.name, c.types, t.file, resourceCount(t)]);
+    if (c.name === 'both, all types') both = largest(templates);
+  }
+  report.table(['configuration', 'types', 'template', 'resources'], rows);
+  const growth = growthConfigurations(EXAMPLE_EVENT_SOURCE);
+  const [base, sameKind, newKind] = await Promise.all(
+    [growth.base, growth.sameKind, growth.newKind].map(async (ctx) =>
+      largest(await synthesizeTemplates(ctx)),
+    ),
+  );
+  const perType = sameKind! - base!;
+  const perKind = newKind! - sameKind!;
+  const fitReserved = moreTypesThatFit(both, perType, RESERVED_FOR_ADDITIONS);
+  const fitAll = moreTypesThatFit(both, perType, 0);
+  report.paragraph(
+    `With both ways in, one more event type adds ${perType} resources (its queue, dead-letter queue, function,`,
+    `event source mapping, dead-letter alarm and EventBridge rule), one of a new rule kind ${perKind} more`,
+    `(the kind's role). At ${both} resources for all ${REGISTRY.length} types, ${fitReserved} more types fit with the`,
+    `${RESERVED_FOR_ADDITIONS} resources kept, ${fitAll} up to the budget itself.`,
+  );
+  const met = both <= TEMPLATE_RESOURCE_BUDGET - RESERVED_FOR_ADDITIONS;
+  budgets.push({
+    budget: 'largest template, both ways in, all types',
+    target: `<= ${TEMPLATE_RESOURCE_BUDGET} resources, ${RESERVED_FOR_ADDITIONS} kept`,
+    measured: `${both} resources (${fitReserved} more types fit)`,
+    met,
+    ...(met ? {} : { why: `${perType} resources per type; see section 9` }),
+  });
+}
+
 function budgetSection() {
-  report.heading('8. Budgets');
+  report.heading('10. Budgets');
   report.table(
     ['budget', 'target', 'measured', 'met'],
     budgets.map((b) => [b.budget, b.target, b.measured, b.met ? 'yes' : '**no**']),
@@ -734,9 +912,18 @@ async function storeSections(settings: Settings) {
         eventual: read('new: GetItem, eventual'),
       },
     };
-    costSection(inputs, apply.at(-1)!, runs, { webhook: webhookLine, status: statusLine });
+    const scenarios = costSection(inputs, apply.at(-1)!, runs, {
+      webhook: webhookLine,
+      status: statusLine,
+    });
     statusCostSection(inputs);
-    return { callsPerEvent: totalCalls(apply.at(-1)!.newFirst) };
+    return {
+      callsPerEvent: totalCalls(apply.at(-1)!.newFirst),
+      traffic: {
+        perMillion: scenarios[0]!.total,
+        processorMetrics: emfMetricNames(runs.processorBatch10.sampleLines),
+      },
+    };
   } finally {
     await emulators.stop();
   }
@@ -756,7 +943,8 @@ async function main() {
         'npm run bench [-- --quick] [-- --only <sections>]',
         '',
         '  --quick            small histories (10 / 100 / 1,000 facts) and few rounds',
-        `  --only <list>      comma-separated: ${SECTIONS.join(', ')} (store = sections 3 to 6)`,
+        `  --only <list>      comma-separated: ${SECTIONS.join(', ')} (store = sections 3 to 6;`,
+        '                     idle and room synthesize the stack and need no emulator)',
         '',
         'A full run writes BENCHMARKS.md; any other writes .local/BENCHMARKS.partial.md.',
       ].join('\n'),
@@ -790,7 +978,8 @@ async function main() {
   if (run.has('verifier')) verifierSection(settings);
   if (run.has('cold-start')) await coldStartSection(settings);
   let callsPerEvent: number | null = null;
-  if (run.has('store')) ({ callsPerEvent } = await storeSections(settings));
+  let traffic: { perMillion: number; processorMetrics: readonly string[] } | null = null;
+  if (run.has('store')) ({ callsPerEvent, traffic } = await storeSections(settings));
   if (run.has('e2e')) {
     progress('end to end through npm start');
     endToEndSection(
@@ -798,6 +987,8 @@ async function main() {
       callsPerEvent,
     );
   }
+  if (run.has('idle')) await idleSection(traffic);
+  if (run.has('room')) await roomSection();
   budgetSection();
   report.paragraph(
     `Finished ${new Date().toISOString()} (${f1((Date.now() - started.getTime()) / 60_000)} min); load average at the end: ${load()}.`,

@@ -9,11 +9,11 @@ import { deepStrictEqual } from 'node:assert';
 import { FactStore } from '../../lambdas/adapters/fact-store';
 import { deriveBillingStatus, statusFromRecord } from '../../lambdas/core/billing-status';
 import type { BillingStatus } from '../../lambdas/core/facts';
-import { DEFAULTS } from '../../lambdas/config';
 import { LOCAL_AWS } from '../local/local-aws';
 import type { Dataset } from './dataset';
 import { meterDiff, meteredClient, type Meter } from './ddb-meter';
 import { median, percentile } from './stats';
+import { DEFAULT_GATE_SETTINGS, storeOptions } from '../../lambdas/settings';
 
 export type ReadDesign =
   'old: Query + full derivation' | 'new: GetItem, consistent' | 'new: GetItem, eventual';
@@ -35,29 +35,27 @@ export interface ReadOptions {
   readonly oldRounds: number;
 }
 
-const EXPIRY_DAYS = DEFAULTS.expiryWarningDays;
-
 export async function measureStatusReads(data: Dataset, options: ReadOptions): Promise<ReadRow[]> {
   const metered = meteredClient({ ...LOCAL_AWS, endpoint: data.endpoint });
-  const store = new FactStore(metered.ddb, data.tableName);
+  const store = new FactStore(metered.ddb, data.tableName, storeOptions());
   const now = Math.floor(Date.now() / 1000);
 
   const reads: Record<ReadDesign, (customerId: string) => Promise<BillingStatus | null>> = {
     'old: Query + full derivation': async (customerId) =>
       deriveBillingStatus({
         customerId,
-        facts: await store.allFacts(customerId),
+        ...(await store.allFacts(customerId)),
         overrides: [],
         now,
-        expiryWarningDays: EXPIRY_DAYS,
+        settings: DEFAULT_GATE_SETTINGS,
       }),
     'new: GetItem, consistent': async (customerId) => {
       const stored = await store.readStatus(customerId, true);
-      return stored && statusFromRecord(customerId, stored.record, now, EXPIRY_DAYS);
+      return stored && statusFromRecord(customerId, stored.record, now, DEFAULT_GATE_SETTINGS);
     },
     'new: GetItem, eventual': async (customerId) => {
       const stored = await store.readStatus(customerId, false);
-      return stored && statusFromRecord(customerId, stored.record, now, EXPIRY_DAYS);
+      return stored && statusFromRecord(customerId, stored.record, now, DEFAULT_GATE_SETTINGS);
     },
   };
   const designs = Object.keys(reads) as ReadDesign[];

@@ -11,6 +11,16 @@ import {
 } from '../../lambdas/eventbridge/ingress-mode';
 import type { LocalConfig } from './config';
 
+/** How a client reaches the stack's table (what .local/stack.json records for it). */
+export interface BannerTable {
+  dynamoEndpoint: string;
+  tableName: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  /** Where the state file is, as the reader should find it. */
+  stateFile: string;
+}
+
 /** The ways in `npm start` serves (bin/local/eventbridge-bus.ts reads them). */
 export interface BannerIngress {
   mode: IngressMode;
@@ -20,13 +30,15 @@ export interface BannerIngress {
 
 /**
  * The banner once healthy. The webhook lines (URL, signing secret, Stripe CLI) appear only
- * when the webhook is served, the EventBridge lines only when the local bus is.
+ * when the webhook is served, the EventBridge lines only when the local bus is; the table
+ * lines (for the client package) when `table` is given.
  */
 export function startupBanner(
   config: Pick<LocalConfig, 'port' | 'secrets' | 'secretFromEnv'>,
   queues: number,
   seconds: number,
   ingress: BannerIngress | null = null,
+  table: BannerTable | null = null,
 ): string {
   const base = `http://127.0.0.1:${config.port}`;
   const mode = ingress?.mode ?? 'webhook';
@@ -47,6 +59,12 @@ export function startupBanner(
     `  status:   GET  ${base}/customers/<cus_...>/billing-status   (and /events)`,
     `  override: PUT|DELETE ${base}/customers/<cus_...>/override`,
     `  health:   GET  ${base}/healthz`,
+    ...(table
+      ? [
+          `  table:    ${table.tableName} at ${table.dynamoEndpoint}, region ${table.region}, access key id ${table.credentials.accessKeyId}, secret ${table.credentials.secretAccessKey}`,
+          `            (DynamoDB Local keeps tables per access key id and region: give stripe-billing-gate-client all four; ${table.stateFile} has them)`,
+        ]
+      : []),
     ...(webhook
       ? [
           config.secretFromEnv

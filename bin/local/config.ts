@@ -14,7 +14,9 @@ import {
   type StripeMode,
 } from '../../lambdas/config';
 import { ConfigError } from '../../lambdas/core/errors';
+import { DEFAULT_POLICY } from '../../lambdas/core/policy';
 import { ENV } from '../../lambdas/lambda-env';
+import { gateSettings, readPolicy, type GateSettings } from '../../lambdas/settings';
 
 export interface LocalConfig {
   port: number;
@@ -26,6 +28,10 @@ export interface LocalConfig {
   stripeApiKey: string | undefined;
   stripeApiBase: string | undefined;
   expiryWarningDays: number;
+  /** The access policy (`--policy <file>` or GATE_POLICY) and warning window every reader uses. */
+  settings: GateSettings;
+  /** Where the policy came from, for the banner: a flag, the variable, or the defaults. */
+  policySource: '--policy' | 'GATE_POLICY' | null;
   /** How much the handlers log (LOG_LEVEL), as the Lambda functions read it. */
   logLevel: LogLevel;
   /** Local-only knobs (tests shorten redelivery); not part of the AWS configuration. */
@@ -50,7 +56,27 @@ export function logLevel(env: Env): LogLevel {
   return level;
 }
 
-export function loadLocalConfig(env: Env): LocalConfig {
+/** The arguments `npm start -- ...` takes: `--ingress <mode>` and `--policy <file>`. */
+export function startArguments(argv: readonly string[]): { ingress?: string; policy?: string } {
+  const found: { ingress?: string; policy?: string } = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const flag = (['ingress', 'policy'] as const).find(
+      (f) => arg === `--${f}` || arg.startsWith(`--${f}=`),
+    );
+    if (!flag) {
+      throw new ConfigError(
+        `unknown argument "${arg}": npm start takes --ingress <mode> and --policy <file>`,
+      );
+    }
+    const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
+    if (value === undefined || value === '') throw new ConfigError(`--${flag} needs a value`);
+    found[flag] = value;
+  }
+  return found;
+}
+
+export function loadLocalConfig(env: Env, argv: readonly string[] = []): LocalConfig {
   const apiKey = optionalString(env, ENV.apiKey)?.trim();
   if (apiKey !== undefined && !isStripeApiKey(apiKey)) {
     throw new ConfigError(
@@ -62,6 +88,15 @@ export function loadLocalConfig(env: Env): LocalConfig {
     throw new ConfigError(`${ENV.apiBase} must be an http(s) URL, got "${apiBase}"`);
   }
   const { secrets, fromEnv } = localWebhookSecrets(env);
+  const flag = startArguments(argv).policy;
+  const variable = optionalString(env, ENV.policy);
+  const policy =
+    flag !== undefined
+      ? readPolicy(flag, '--policy')
+      : variable !== undefined
+        ? readPolicy(variable, ENV.policy)
+        : DEFAULT_POLICY;
+  const days = expiryWarningDays(env);
   return {
     port: integer(env, 'PORT', DEFAULTS.port, { min: 1, max: 65_535 }),
     secrets,
@@ -70,7 +105,9 @@ export function loadLocalConfig(env: Env): LocalConfig {
     stripeMode: stripeMode(env),
     stripeApiKey: apiKey,
     stripeApiBase: apiBase,
-    expiryWarningDays: expiryWarningDays(env),
+    expiryWarningDays: days,
+    settings: gateSettings(policy, days),
+    policySource: flag !== undefined ? '--policy' : variable !== undefined ? 'GATE_POLICY' : null,
     logLevel: logLevel(env),
     visibilityTimeoutSeconds: integer(env, 'LOCAL_VISIBILITY_TIMEOUT_SECONDS', 30, {
       min: 0,

@@ -9,6 +9,7 @@ import { SendMessageCommand, SetQueueAttributesCommand, type SQSClient } from '@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { StripeMode } from '../../lambdas/config';
 import { ConfigError } from '../../lambdas/core/errors';
+import { startArguments } from './config';
 import { typeSlug } from '../../lambdas/core/registry';
 import {
   MAX_EVENT_BYTES,
@@ -49,19 +50,7 @@ export function localIngressConfig(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): LocalIngress {
-  let fromFlag: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--ingress') {
-      fromFlag = argv[i + 1];
-      if (fromFlag === undefined) throw new ConfigError('--ingress needs a value');
-      i++;
-    } else if (arg.startsWith('--ingress=')) {
-      fromFlag = arg.slice('--ingress='.length);
-    } else {
-      throw new ConfigError(`unknown argument "${arg}": npm start takes only --ingress <mode>`);
-    }
-  }
+  const fromFlag = startArguments(argv).ingress;
   const raw = (fromFlag ?? env[INGRESS_ENV] ?? '').trim() || DEFAULT_INGRESS;
   if (!isIngressMode(raw)) {
     const name = fromFlag === undefined ? INGRESS_ENV : '--ingress';

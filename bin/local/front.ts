@@ -51,6 +51,7 @@ function decoded(segment: string): string {
 /** The route API Gateway would match (methods are checked by the handlers, as there). */
 function routeOf(method: string, path: string, routes: FrontRoutes): Route | null {
   if (path === '/webhook') return { routeKey: 'POST /webhook', handler: routes.verifier };
+  if (path === '/customers') return { routeKey: 'GET /customers', handler: routes.statusApi() };
   if (path === EVENTBRIDGE_ROUTE) {
     return { routeKey: `POST ${EVENTBRIDGE_ROUTE}`, handler: routes.eventBridge ?? null };
   }

@@ -2,7 +2,10 @@
 // EventBridge schedule do in AWS. One SQS poller per queue (sqs-consumer) hands batches to
 // the same processor handler, deleting only what succeeded, so failed messages come back
 // after the visibility timeout and the redrive policy dead-letters poison ones. A stream
-// poller feeds the notifier; a timer runs the parked-event sweeper.
+// poller feeds the notifier, retrying a failed batch from its failed record as the DynamoDB
+// event source mapping does (10 retries) and then, as there, putting an on-failure record on
+// the `<prefix>-notifier-failures` queue and moving on (`npm run redrive -- --announcements`
+// replays it from the stream); a timer runs the parked-event sweeper.
 
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -13,22 +16,37 @@ import {
   GetShardIteratorCommand,
   type _Record as StreamRecord,
 } from '@aws-sdk/client-dynamodb-streams';
-import { SQSClient, type Message } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  SQSClient,
+  SendMessageCommand,
+  type Message,
+} from '@aws-sdk/client-sqs';
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
+  DynamoDBBatchResponse,
   DynamoDBStreamEvent,
   SQSEvent,
   SQSRecord,
 } from 'aws-lambda';
 import { Consumer } from 'sqs-consumer';
 import { FactStore } from '../../lambdas/adapters/fact-store';
-import { makeChargeLookup } from '../../lambdas/adapters/stripe-api';
+import { makeStripeLookup } from '../../lambdas/adapters/stripe-api';
+import { usesStripeApi } from '../../lambdas/core/registry';
+import { DEFAULT_GATE_SETTINGS, type GateSettings } from '../../lambdas/settings';
 import { makeNotifierHandler, type Announcement } from '../../lambdas/notifier/make-notifier';
 import { makeLogger, makeMetrics } from '../../lambdas/observability';
 import { makeProcessorHandler } from '../../lambdas/processor/make-processor';
 import { makeStatusApiHandler } from '../../lambdas/status-api/make-status-api';
 import { makeSweeper } from '../../lambdas/sweeper/make-sweeper';
+import { DLQ_RETENTION_SECONDS, MAX_MESSAGE_BYTES } from '../../lambdas/adapters/queue-layout';
+import {
+  notifierFailureQueueName,
+  onFailureRecord,
+  queuePrefixOf,
+  toStreamEvent,
+} from '../ops/announcement-replay';
 import { LOCAL_AWS } from './emulators';
 import type { QueuePair } from './provision';
 
@@ -38,19 +56,36 @@ export interface LocalPipelineOptions {
   tableName: string;
   streamArn: string;
   queues: readonly QueuePair[];
-  expiryWarningDays: number;
+  /** The access policy and warning window. @default the defaults */
+  settings?: GateSettings;
   stripeApiKey?: string;
   stripeApiBase?: string;
-  /** How often the sweeper retries parked events. @default 2000 */
+  /**
+   * How often the sweeper runs: time-driven changes are announced within this (well within
+   * 15 seconds), parked events retried. @default 2000
+   */
   sweepIntervalMs?: number;
+  /** The functions' clock (tests move it). @default the system clock */
+  clock?: () => Date;
   /** Where announcements go. @default a log line */
   announce?: (a: Announcement) => Promise<void>;
   /** A DynamoDB client to use instead of a new one (tests inject faults through it). */
   dynamoClient?: DynamoDBClient;
+  /**
+   * The queue-name prefix: the notifier's on-failure queue is `<prefix>-notifier-failures`.
+   * @default the prefix of the first queue's name
+   */
+  queuePrefix?: string;
+  /** Retries of a failing stream record before its batch goes to the on-failure queue. @default 10 */
+  notifierRetryAttempts?: number;
+  /** Wait before the first retry, doubling up to 5 seconds. @default 200 */
+  notifierRetryDelayMs?: number;
 }
 
 export interface LocalPipeline {
   statusApi: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+  /** The notifier's on-failure queue (null without queues to name it by). */
+  notifierFailureQueueUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -98,16 +133,47 @@ interface ShardCursor {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** How the poller retries a failing record, and where a batch goes after the last retry. */
+interface StreamRetry {
+  attempts: number;
+  delayMs: number;
+  /** Records the batch from the failing record on; null: retry until it succeeds. */
+  exhausted:
+    ((shardId: string, records: StreamRecord[], invokeCount: number) => Promise<void>) | null;
+}
+
+/**
+ * Where a batch failed: the index of its lowest reported sequence number, 0 when a report
+ * names no record of the batch (Lambda takes that as the whole batch failing), null for none.
+ */
+function failedIndex(
+  records: readonly StreamRecord[],
+  response: DynamoDBBatchResponse,
+): number | null {
+  const failures = response.batchItemFailures ?? [];
+  if (failures.length === 0) return null;
+  let lowest: number | null = null;
+  for (const f of failures) {
+    const at = records.findIndex((r) => r.dynamodb?.SequenceNumber === f.itemIdentifier);
+    if (at < 0) return 0;
+    lowest = lowest === null ? at : Math.min(lowest, at);
+  }
+  return lowest ?? 0;
+}
+
 /**
  * What Lambda's DynamoDB event source mapping does: reads every shard of the stream from
- * its oldest record, children after their parent, and hands each batch to the notifier
- * until it reports no failure. Resolves once every shard has an iterator, so nothing
- * committed after start-up can be missed.
+ * its oldest record, children after their parent, and hands each batch to the notifier.
+ * A reported failure is retried from the failed record on (reportBatchItemFailures); after
+ * `retry.attempts` retries of one record, the rest of the batch goes to `retry.exhausted`
+ * and the poller moves on. Resolves once every shard has an iterator, so nothing committed
+ * after start-up can be missed.
  */
 async function startStreamPoller(
   streams: DynamoDBStreamsClient,
   streamArn: string,
-  handle: (event: DynamoDBStreamEvent) => Promise<{ batchItemFailures: unknown[] }>,
+  handle: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>,
+  retry: StreamRetry,
   onError: (err: unknown) => void,
 ): Promise<() => Promise<void>> {
   let running = true;
@@ -145,17 +211,35 @@ async function startStreamPoller(
     } while (startAfter);
   };
 
-  const toLambda = (records: StreamRecord[]): DynamoDBStreamEvent => ({
-    Records: records.map((r) => ({
-      eventID: r.eventID,
-      eventName: r.eventName as 'INSERT' | 'MODIFY' | 'REMOVE',
-      eventVersion: r.eventVersion,
-      eventSource: 'aws:dynamodb',
-      awsRegion: LOCAL_AWS.region,
-      eventSourceARN: streamArn,
-      dynamodb: r.dynamodb as DynamoDBStreamEvent['Records'][number]['dynamodb'],
-    })),
-  });
+  /** Hands the batch over until it succeeds or its failing record has used every retry. */
+  const deliver = async (shardId: string, records: StreamRecord[]) => {
+    let pending = records;
+    let failures = 0;
+    while (running && pending.length > 0) {
+      let at: number | null;
+      try {
+        at = failedIndex(
+          pending,
+          await handle(toStreamEvent(pending, streamArn, LOCAL_AWS.region)),
+        );
+      } catch (err) {
+        onError(err); // a function error fails the whole batch
+        at = 0;
+      }
+      if (at === null) return;
+      if (at > 0) {
+        // The records before it are done; the count starts again for the failing one.
+        pending = pending.slice(at);
+        failures = 0;
+      }
+      failures++;
+      if (retry.exhausted && failures > retry.attempts) {
+        await retry.exhausted(shardId, pending, failures);
+        return;
+      }
+      await sleep(Math.min(5000, retry.delayMs * 2 ** (failures - 1)));
+    }
+  };
 
   /** Reads one batch of a shard; true when it carried records. */
   const pollShard = async (shardId: string, cursor: ShardCursor): Promise<boolean> => {
@@ -179,12 +263,7 @@ async function startStreamPoller(
     }
     const records = got.Records ?? [];
     if (records.length > 0) {
-      // Lambda retries a stream batch until the function accepts it (or the record ages out).
-      for (let attempt = 0; running; attempt++) {
-        const result = await handle(toLambda(records));
-        if (result.batchItemFailures.length === 0) break;
-        await sleep(Math.min(5000, 200 * 2 ** attempt));
-      }
+      await deliver(shardId, records);
       if (!running) return false;
       cursor.lastSequence = records.at(-1)?.dynamodb?.SequenceNumber ?? cursor.lastSequence;
     }
@@ -228,28 +307,78 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   const ddb = options.dynamoClient ?? new DynamoDBClient(clientConfig);
   const streams = new DynamoDBStreamsClient(clientConfig);
   const sqs = new SQSClient({ ...LOCAL_AWS, endpoint: options.sqsEndpoint });
-  const store = new FactStore(ddb, options.tableName);
   const logger = makeLogger('local');
   const metrics = makeMetrics('local');
-  const clock = () => new Date();
-  const chargeLookup = options.stripeApiKey
-    ? makeChargeLookup(options.stripeApiKey, options.stripeApiBase)
+  const clock = options.clock ?? (() => new Date());
+  const settings = options.settings ?? DEFAULT_GATE_SETTINGS;
+  const store = new FactStore(ddb, options.tableName, {
+    settings,
+    settingsHash: settings.hash,
+    clock: () => clock().getTime(),
+  });
+  const stripe = options.stripeApiKey
+    ? makeStripeLookup(options.stripeApiKey, options.stripeApiBase)
     : null;
 
   const notifier = makeNotifierHandler({
-    expiryWarningDays: options.expiryWarningDays,
+    settings,
     clock,
     logger,
     announce:
       options.announce ??
       (async (a) => {
+        // One line holding the customer id and the cause (docs/behaviour.md#access-policy).
         logger.info('canAllocate changed', { ...a });
       }),
   });
   // The stream first: every commit the processors make from here on is seen.
   let stopStream: () => Promise<void>;
+  let notifierFailureQueueUrl: string | null = null;
   try {
-    stopStream = await startStreamPoller(streams, options.streamArn, notifier, (err) =>
+    const prefix =
+      options.queuePrefix ?? (options.queues[0] ? queuePrefixOf(options.queues[0]) : undefined);
+    if (prefix !== undefined) {
+      // As lib/notifier.ts creates it in AWS (the same retention and message size).
+      const created = await sqs.send(
+        new CreateQueueCommand({
+          QueueName: notifierFailureQueueName(prefix),
+          Attributes: {
+            MessageRetentionPeriod: String(DLQ_RETENTION_SECONDS),
+            MaximumMessageSize: String(MAX_MESSAGE_BYTES),
+          },
+        }),
+      );
+      notifierFailureQueueUrl = created.QueueUrl ?? null;
+    }
+    const failureQueue = notifierFailureQueueUrl;
+    const retry: StreamRetry = {
+      attempts: options.notifierRetryAttempts ?? 10,
+      delayMs: options.notifierRetryDelayMs ?? 200,
+      exhausted: failureQueue
+        ? async (shardId, records, invokeCount) => {
+            const record = onFailureRecord({
+              streamArn: options.streamArn,
+              shardId,
+              records,
+              invokeCount,
+              functionArn: `arn:aws:lambda:${LOCAL_AWS.region}:000000000000:function:local-notifier`,
+              requestId: randomUUID(),
+              now: new Date(),
+            });
+            await sqs.send(
+              new SendMessageCommand({
+                QueueUrl: failureQueue,
+                MessageBody: JSON.stringify(record),
+              }),
+            );
+            logger.error('stream batch failed every retry: sent to the on-failure queue', {
+              queue: failureQueue,
+              ...record.DDBStreamBatchInfo,
+            });
+          }
+        : null,
+    };
+    stopStream = await startStreamPoller(streams, options.streamArn, notifier, retry, (err) =>
       logger.error('stream poller error', { error: (err as Error).message }),
     );
   } catch (err) {
@@ -266,10 +395,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const processor = makeProcessorHandler({
       eventType: queue.type,
       store,
-      chargeLookup,
+      // As in AWS, only the types that may ask Stripe get the key.
+      stripe: usesStripeApi(queue.type) ? stripe : null,
       clock,
       logger,
       metrics,
+      // As in AWS: an item refused for its size is marked, so readers answer from the facts.
+      markOversize: (customerId) => store.status.markOversize(customerId),
     });
     const consumer = Consumer.create({
       queueUrl: queue.queueUrl,
@@ -304,7 +436,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     return consumer;
   });
 
-  const sweep = makeSweeper({ store, chargeLookup, clock, logger, metrics });
+  await store.writeSettings({
+    policy: settings.policyDocument as Record<string, unknown>,
+    expiryWarningDays: settings.expiryWarningDays,
+    hash: settings.hash,
+    settled: true,
+  });
+  const sweep = makeSweeper({ store, settings, stripe, clock, logger, metrics });
   let sweeping: Promise<unknown> | null = null;
   const sweepTimer = setInterval(() => {
     if (sweeping) return; // one sweep at a time, as a scheduled Lambda with concurrency 1
@@ -317,7 +455,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
 
   const statusApi = makeStatusApiHandler({
     store,
-    expiryWarningDays: options.expiryWarningDays,
+    settings,
     clock,
     logger,
     // Locally the operator names themself (npm run override sends it); in AWS it is the
@@ -327,6 +465,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
 
   return {
     statusApi,
+    notifierFailureQueueUrl,
     async stop() {
       stopping = true;
       clearInterval(sweepTimer);

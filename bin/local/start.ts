@@ -2,9 +2,10 @@
 // server, the same table and queues, the same verifier/processor/status handlers behind a
 // local HTTP front on 127.0.0.1. One per checkout (the state file is its lock). It stops
 // everything it started on Ctrl-C, on SIGTERM or SIGHUP to any of its processes (npm's
-// included), and when its parent process goes away.
+// included), and when npm (or whatever started it) goes away, SIGKILL included.
 
 import '../ops/quiet-sdk';
+import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { makeSqsEventQueue } from '../../lambdas/adapters/event-queue';
@@ -24,10 +25,12 @@ import {
 } from './eventbridge-bus';
 import { LOCAL_AWS, startEmulators, type Emulators } from './emulators';
 import { createFront, type ApiHandler } from './front';
+import { watchAncestors } from './lifeline';
 import { startLocalPipeline, type LocalPipeline } from './pipeline';
 import { createBillingTable, createEventQueues, queueUrlPrefixOf } from './provision';
 import {
   claimLocalState,
+  LOCAL_STATE_FILE,
   LocalStackRunning,
   releaseLocalState,
   runningLocalStack,
@@ -40,7 +43,7 @@ export const LOCAL_TABLE = 'sbg-local-billing';
 // EMF metrics are for CloudWatch; locally they would be noise on stdout.
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
-/** How often the parent process is checked (a stopped npm leaves this process orphaned). */
+/** How often npm (and a shell between it and this process) is checked for being alive. */
 const PARENT_CHECK_MS = 500;
 
 async function main(): Promise<void> {
@@ -48,7 +51,7 @@ async function main(): Promise<void> {
   let config: LocalConfig;
   let ingress: LocalIngress;
   try {
-    config = loadLocalConfig(process.env);
+    config = loadLocalConfig(process.env, process.argv.slice(2));
     ingress = localIngressConfig(process.argv.slice(2), process.env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
@@ -97,14 +100,13 @@ async function main(): Promise<void> {
     // first one stops everything.
     process.on(signal, () => void stop(0));
   }
-  // npm relays SIGTERM to its shell, which dies without passing it on; a process manager may
-  // SIGKILL npm. Either way this process is re-parented: stop then.
-  const parent = process.ppid;
-  setInterval(() => {
-    if (process.ppid === parent || stopping) return;
-    console.log(`\nthe parent process (pid ${parent}) has ended`);
+  // npm passes only SIGINT and SIGTERM on; SIGHUP or SIGKILL end npm alone, and a shell it
+  // ran the script with may outlive it. Either way: stop once npm or that shell is gone.
+  watchAncestors((gone) => {
+    if (stopping) return;
+    console.log(`\n${gone.name} (pid ${gone.pid}), which started the local stack, has ended`);
     void stop(0);
-  }, PARENT_CHECK_MS).unref();
+  }, PARENT_CHECK_MS);
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -175,7 +177,7 @@ async function main(): Promise<void> {
       tableName: LOCAL_TABLE,
       streamArn,
       queues,
-      expiryWarningDays: config.expiryWarningDays,
+      settings: config.settings,
       ...(config.stripeApiKey ? { stripeApiKey: config.stripeApiKey } : {}),
       ...(config.stripeApiBase ? { stripeApiBase: config.stripeApiBase } : {}),
     });
@@ -190,14 +192,23 @@ async function main(): Promise<void> {
       apiUrl: base,
       dynamoEndpoint,
       sqsEndpoint,
+      region: LOCAL_AWS.region,
+      credentials: { ...LOCAL_AWS.credentials },
       tableName: LOCAL_TABLE,
       queuePrefix: LOCAL_QUEUE_PREFIX,
       queues,
       webhookSecret: config.secretFromEnv ? 'env' : 'default',
     });
     ready = true;
+    const stateFile = path.relative(process.cwd(), LOCAL_STATE_FILE);
     console.log(
-      startupBanner(config, queues.length, (performance.now() - startedAt) / 1000, ingress),
+      startupBanner(config, queues.length, (performance.now() - startedAt) / 1000, ingress, {
+        dynamoEndpoint,
+        tableName: LOCAL_TABLE,
+        region: LOCAL_AWS.region,
+        credentials: LOCAL_AWS.credentials,
+        stateFile: stateFile.startsWith('..') ? LOCAL_STATE_FILE : stateFile,
+      }),
     );
   } catch (err) {
     if (stopping) return;

@@ -1,5 +1,6 @@
-// Where `npm start` tells the operator commands (`--local`) how to reach its stack: the
-// random emulator ports, the table and the queues. The file is also the lock that keeps one
+// Where `npm start` tells the operator commands (`--local`) and the client package how to
+// reach its stack: the random emulator ports, the region and credentials the emulators take,
+// the table and the queues. The file is also the lock that keeps one
 // local stack per checkout: `npm start` claims it (an exclusive create) before it starts
 // anything, a live owner makes a second `npm start` refuse, and only its owner removes it.
 
@@ -17,6 +18,10 @@ export interface LocalState {
   apiUrl: string;
   dynamoEndpoint: string;
   sqsEndpoint: string;
+  /** The region every client of this stack uses (DynamoDB Local keeps tables per region). */
+  region: string;
+  /** The credentials every client of this stack uses (and per access key id). */
+  credentials: { accessKeyId: string; secretAccessKey: string };
   tableName: string;
   queuePrefix: string;
   queues: QueuePair[];

@@ -4,7 +4,11 @@
 // (lambdas/adapters/event-queue.ts), so a processor cannot tell the two apart.
 
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { MAX_MESSAGE_BYTES, eventMessageAttributes } from '../../lambdas/adapters/queue-layout';
+import {
+  MAX_MESSAGE_BYTES,
+  eventMessageAttributes,
+  queuedBody,
+} from '../../lambdas/adapters/queue-layout';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
 
 /** One processor queue of the target stack. */
@@ -27,7 +31,7 @@ export function makeQueueSender(sqs: SQSClient, queues: readonly EventQueueTarge
     async send(event) {
       const url = urls.get(event.type);
       if (!url) throw new Error(`no queue for event type ${event.type} in the target stack`);
-      const body = JSON.stringify(event);
+      const { body, encoding } = queuedBody(JSON.stringify(event));
       if (Buffer.byteLength(body) + ATTRIBUTE_ALLOWANCE > MAX_MESSAGE_BYTES) {
         throw new Error(
           `event ${event.id} is too large for SQS (${Buffer.byteLength(body)} bytes)`,
@@ -37,7 +41,7 @@ export function makeQueueSender(sqs: SQSClient, queues: readonly EventQueueTarge
         new SendMessageCommand({
           QueueUrl: url,
           MessageBody: body,
-          MessageAttributes: eventMessageAttributes(event),
+          MessageAttributes: eventMessageAttributes({ ...event, encoding }),
         }),
       );
     },

@@ -13,7 +13,7 @@ import {
   type MessageAttributeValue,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { eventMessageAttributes } from '../../lambdas/adapters/queue-layout';
+import { eventMessageAttributes, queuedBody } from '../../lambdas/adapters/queue-layout';
 import { stripeEventProblem, type StripeEvent } from '../../lambdas/core/stripe-event';
 import { envelopeProblem } from '../../lambdas/eventbridge/envelope';
 
@@ -101,9 +101,6 @@ export function toProcessorMessage(
     return { body: message.Body ?? '', attributes: passThroughAttributes, converted: false };
   }
   const event = stripeEventOf(message.Body ?? '');
-  return {
-    body: JSON.stringify(event),
-    attributes: eventMessageAttributes(event),
-    converted: true,
-  };
+  const { body, encoding } = queuedBody(JSON.stringify(event));
+  return { body, attributes: eventMessageAttributes({ ...event, encoding }), converted: true };
 }

@@ -1,6 +1,6 @@
-// `npm run trigger -- <type> --eventbridge --local`: the same realistic event as the
-// webhook trigger, wrapped in the EventBridge envelope Stripe's destination produces, and
-// posted to the local partner event bus (`npm start -- --ingress eventbridge|both`). Only
+// `npm run trigger -- <type> --eventbridge --local`: the event the webhook trigger builds (with
+// the same ids and fields), wrapped in the EventBridge envelope Stripe's destination produces,
+// and posted to the local partner event bus (`npm start -- --ingress eventbridge|both`). Only
 // Stripe can put events on a real partner event bus, so there is no AWS target.
 
 import { EVENTBRIDGE_ROUTE } from '../local/front';
@@ -11,14 +11,14 @@ import {
 } from '../local/eventbridge-bus';
 import { LOCAL_AWS } from '../local/local-aws';
 import { partnerSourceProblem, toEnvelope } from '../../lambdas/eventbridge/envelope';
-import { registryEntry } from '../../lambdas/core/registry';
+import type { StripeEvent } from '../../lambdas/core/stripe-event';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CommandIo } from './command';
 import { postEvent } from './post';
 import type { Target } from './target';
 
 export interface EventBridgeTriggerRequest {
-  type: string;
-  customer: string | undefined;
+  /** The Stripe event to deliver, as bin/events/stripe-events built it. */
+  event: StripeEvent;
   /** --url, else the local stack's `/eventbridge`. */
   url: string | undefined;
   target: Target | null;
@@ -43,15 +43,16 @@ export async function triggerThroughEventBridge(req: EventBridgeTriggerRequest):
   const problem = partnerSourceProblem(source);
   if (problem) throw new UsageError(`${EVENTBRIDGE_SOURCE_ENV} ${problem}, got "${source}"`);
 
-  const { buildEvent } = await import('../events/stripe-events');
-  const event = buildEvent(req.type, req.customer === undefined ? {} : { customer: req.customer });
+  const { event } = req;
   const envelope = toEnvelope(event, {
     source,
     account: LOCAL_ACCOUNT_ID,
     region: LOCAL_AWS.region,
   });
-  const object = event.data.object as { id?: unknown; customer?: unknown };
-  io.err(`sending ${req.type} ${event.id} (object ${String(object.id)}) through ${url}`);
+  const object = event.data.object as { id?: unknown };
+  io.err(
+    `sending ${event.type} ${event.id} (object ${String(object.id)}, API ${String(event.api_version)}) through ${url}`,
+  );
   io.err(`in an EventBridge envelope from ${source}`);
 
   const response = await postEvent(req.fetch, url, {}, JSON.stringify(envelope), io);
@@ -70,10 +71,5 @@ export async function triggerThroughEventBridge(req: EventBridgeTriggerRequest):
     io.err('trigger: no rule matched (type not enabled, or STRIPE_MODE excludes test-mode events)');
     return EXIT_FAILURE;
   }
-  const owner =
-    registryEntry(req.type)?.kind === 'customer'
-      ? object.id
-      : (object.customer ?? event.data.previous_attributes?.customer);
-  if (typeof owner === 'string') io.err(`check with: npm run status -- ${owner} --local`);
   return EXIT_OK;
 }

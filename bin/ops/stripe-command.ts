@@ -3,11 +3,11 @@
 // lines on rate limiting, and the ports onto the target stack's queues and store.
 
 import type Stripe from 'stripe';
-import { FactStore } from '../../lambdas/adapters/fact-store';
+import type { FactStore } from '../../lambdas/adapters/fact-store';
 import type { CommandDeps, CommandIo, EnvVarDef } from './command';
 import { makeQueueSender, type EventSender } from './enqueue';
 import { makeStripeClient } from './stripe-client';
-import { resolveTarget, type Target, type TargetOptions } from './target';
+import { resolveTarget, storeOf, type Target, type TargetOptions } from './target';
 
 /** What tests inject: output sinks, environment, clock, a `stripe` client, the target. */
 export interface StripeCommandDeps<Ports> extends CommandDeps {
@@ -57,7 +57,7 @@ export async function connectStack(options: TargetOptions): Promise<StackPorts> 
   return {
     target,
     enabledTypes: target.queues.map((q) => q.type),
-    store: new FactStore(target.ddb, target.tableName),
+    store: (await storeOf(target)).store,
     queue: makeQueueSender(target.sqs, target.queues),
     close: () => target.close(),
   };

@@ -12,6 +12,8 @@ import { HANDLED_TYPES } from '../../lambdas/core/registry';
 import { LOCAL_AWS } from '../local/local-aws';
 import { readLocalState, type LocalState } from '../local/state-file';
 import { BASE_STACK_NAME, OUTPUT_KEYS } from '../../lib/stack-outputs';
+import { FactStore } from '../../lambdas/adapters/fact-store';
+import { DEFAULT_GATE_SETTINGS, settingsOfStored, type GateSettings } from '../../lambdas/settings';
 
 /** The stack name `npx cdk deploy` uses unless told otherwise (bin/app.ts). */
 export const DEFAULT_STACK_NAME = BASE_STACK_NAME;
@@ -330,4 +332,28 @@ export function describeAwsFailure(err: unknown, stackName: string): string {
     return `access denied: ${message}`;
   }
   return `${name}: ${message}`;
+}
+
+/**
+ * The target's store, evaluating statuses under the settings its table states (the policy and
+ * warning window the deployment runs with), so a command answers as the status API does.
+ */
+export async function storeOf(
+  target: Pick<Target, 'ddb' | 'tableName'>,
+  clock: () => number = Date.now,
+): Promise<{ store: FactStore; settings: GateSettings }> {
+  const reader = new FactStore(target.ddb, target.tableName, {
+    settings: DEFAULT_GATE_SETTINGS,
+    settingsHash: DEFAULT_GATE_SETTINGS.hash,
+    clock,
+  });
+  const settings = settingsOfStored(await reader.readSettings());
+  return {
+    store: new FactStore(target.ddb, target.tableName, {
+      settings,
+      settingsHash: settings.hash,
+      clock,
+    }),
+    settings,
+  };
 }

@@ -1,21 +1,48 @@
 // The billing gate as provisioning code sees it: one answer per customer, read with one
 // GetItem of the customer's billing-status item and turned into the billing status by the
-// same code the status API runs (imported from lambdas/, bundled into dist at build time).
+// same code the status API runs (imported from lambdas/, bundled into dist at build time),
+// under the deployment's own policy and warning window (its settings item, re-read each
+// minute); `ready()` proves at start-up that the table can be read at all.
 
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import {
+  decodeSettingsItem,
+  SETTINGS_KEY,
+  statusSettingsOf,
+} from '../../lambdas/adapters/settings-item';
+import {
   decodeStatusItem,
+  OversizeStatusError,
   UnknownStatusFormatError,
   type Item,
 } from '../../lambdas/adapters/status-item';
-import { KEY, statusKey } from '../../lambdas/adapters/table-layout';
-import { statusFromRecord } from '../../lambdas/core/billing-status';
+import { KEY, ownerKey, statusKey } from '../../lambdas/adapters/table-layout';
+import { statusFromRecord, type StatusSettings } from '../../lambdas/core/billing-status';
 import type { BillingStatus } from '../../lambdas/core/facts';
 import type { StatusRecord } from '../../lambdas/core/status-record';
-import { CUSTOMER_ID } from '../../lambdas/core/stripe-event';
+import { ACCOUNT_ID, CUSTOMER_ID } from '../../lambdas/core/stripe-event';
+import {
+  explain,
+  GATE_ERROR_KINDS,
+  GateNotReadyError,
+  GateTimeoutError,
+  PROBLEM_KIND,
+  problemOf,
+  SettingsFormatError,
+  type GateErrorKind,
+  type ReadTarget,
+} from './gate-errors';
+
+export { GateTimeoutError };
 
 /** What to answer when there is no answer from the table. */
 export type GatePolicy = 'allow' | 'deny';
+
+/**
+ * `onError`: one answer for every failed read, or one per kind of failure (each kind not
+ * named answers `allow`).
+ */
+export type GateErrorPolicy = GatePolicy | { configuration?: GatePolicy; unavailable?: GatePolicy };
 
 /** Where the client writes what it could not read. `console` fits. */
 export interface BillingGateLogger {
@@ -40,27 +67,34 @@ export interface BillingGateOptions {
    */
   consistentRead?: boolean;
   /**
-   * The answer when the table cannot be read (an outage, missing permissions, throttling,
-   * or a status item in a format this client does not know). Default `allow`.
+   * The answer when the table cannot be read, for both kinds of failure or per kind:
+   * `configuration` (no such table, access denied, no region or credentials, an invalid
+   * request, a status item in a format this client does not know: fixed only by changing
+   * the setup) and `unavailable` (throttling, timeouts, the network, DynamoDB's 5xx: an
+   * outage). Default `allow` for both; call `ready()` at start-up so that a misconfigured
+   * service stops there instead of allowing every customer.
    */
-  onError?: GatePolicy;
-  /** The answer for a customer no applied event has named yet (no status item). Default `allow`. */
-  unknownCustomer?: GatePolicy;
+  onError?: GateErrorPolicy;
   /**
-   * How many days before its expiry a card counts as `expiring`. Set it to the stack's
-   * `expiryWarningDays` so the client's warnings match the status API's. It only changes
-   * warnings, never `canAllocate`. Default 30.
+   * The answer for a customer no applied event has named yet (no status item), and for an
+   * Accounts v2 `acct_` id whose customer no event has revealed. Default `allow`.
    */
-  expiryWarningDays?: number;
+  unknownCustomer?: GatePolicy;
   /**
    * How long one check waits for the table, in milliseconds, retries included; after that it
    * is answered per `onError`. Default 3000.
    */
   timeoutMs?: number;
-  /** Where read failures are logged. Default `console`. */
+  /**
+   * Where read failures are logged: configuration errors at `error`, outages at `warn`.
+   * Default `console`.
+   */
   logger?: BillingGateLogger;
-  /** Called with every read failure (after it is logged), e.g. to count it in a metric. */
-  onErrorObserved?: (error: Error, customerId: string) => void;
+  /**
+   * Called with every read failure (after it is logged), e.g. to count it in a metric:
+   * the error as thrown, the customer checked, and the kind of failure.
+   */
+  onErrorObserved?: (error: Error, customerId: string, kind: GateErrorKind) => void;
 }
 
 /** The answer of one check. */
@@ -78,10 +112,19 @@ export interface GateCheck {
 
 export interface BillingGate {
   /**
-   * Whether `customerId` may allocate. Rejects with a TypeError for an id that is not `cus_`
-   * followed by letters and digits; never rejects because the table cannot be read.
+   * Whether the customer may allocate: `customerId` is its `cus_` id or its Accounts v2
+   * `acct_` id (the status then names the `cus_` id, with `customerAccount`). Rejects with a
+   * TypeError for any other id; never rejects because the table cannot be read.
    */
   check(customerId: string): Promise<GateCheck>;
+  /**
+   * Resolves once the table has answered a read with this client and the deployment's
+   * settings are read; rejects with a GateNotReadyError naming the cause (table not found,
+   * access denied, no region, no credentials, ...) otherwise. Call it at start-up. It reads
+   * one status item key that no customer has and the settings item, so the
+   * `StatusReaderPolicyArn` policy suffices (no DescribeTable).
+   */
+  ready(): Promise<void>;
 }
 
 /** Knobs for tests: the clock, and how many customers the cache keeps at most. */
@@ -92,9 +135,19 @@ export interface GateInternals {
 }
 
 export const DEFAULT_TIMEOUT_MS = 3000;
-/** The stack's own default `expiryWarningDays`. */
-export const DEFAULT_EXPIRY_WARNING_DAYS = 30;
+/**
+ * How long the deployment's settings (policy, warning window) are reused before the next
+ * check reads them again: a deployment that changes the policy reaches every client within it.
+ */
+export const SETTINGS_REFRESH_MS = 60_000;
 const LOG_PREFIX = 'stripe-billing-gate-client';
+
+/** Options of earlier versions that the deployment now decides, with what to do instead. */
+const REMOVED_OPTIONS: Readonly<Record<string, string>> = {
+  expiryWarningDays:
+    "the warning window is the deployment's (its settings item); remove the option, the client reads it",
+  policy: "the access policy is the deployment's (its settings item); the client reads it",
+};
 /** Enough for every active customer of a large service; expired entries go first. */
 export const MAX_CACHE_ENTRIES = 50_000;
 
@@ -104,13 +157,11 @@ interface Found {
   readonly at: number;
 }
 
-/** A read that took longer than `timeoutMs`. */
-export class GateTimeoutError extends Error {
-  constructor(readonly timeoutMs: number) {
-    super(`no answer from DynamoDB within ${timeoutMs} ms`);
-    this.name = 'GateTimeoutError';
-  }
-}
+/**
+ * The customer id of the status item `ready()` reads: in the status items' key family (so the
+ * status reader policy allows it) but not a customer id, so no processor ever writes it.
+ */
+export const READY_PROBE_ID = 'ready-probe';
 
 function policy(name: string, value: unknown): GatePolicy {
   if (value === undefined) return 'allow';
@@ -118,6 +169,29 @@ function policy(name: string, value: unknown): GatePolicy {
     throw new TypeError(`${LOG_PREFIX}: ${name} must be "allow" or "deny"`);
   }
   return value;
+}
+
+function errorPolicies(value: unknown): Readonly<Record<GateErrorKind, GatePolicy>> {
+  if (value === undefined || value === 'allow' || value === 'deny') {
+    const both = value ?? 'allow';
+    return { configuration: both, unavailable: both };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(
+      `${LOG_PREFIX}: onError must be "allow", "deny" or { configuration?, unavailable? }`,
+    );
+  }
+  const unknown = Object.keys(value).filter((k) => !(GATE_ERROR_KINDS as string[]).includes(k));
+  if (unknown.length > 0) {
+    throw new TypeError(
+      `${LOG_PREFIX}: onError has no kind ${unknown.map((k) => `"${k}"`).join(', ')}: the kinds are configuration and unavailable`,
+    );
+  }
+  const byKind = value as Record<string, unknown>;
+  return {
+    configuration: policy('onError.configuration', byKind.configuration),
+    unavailable: policy('onError.unavailable', byKind.unavailable),
+  };
 }
 
 function numberOption(name: string, value: unknown, fallback: number, min: 0 | 1): number {
@@ -142,19 +216,17 @@ export function makeBillingGate(
   if (typeof options?.tableName !== 'string' || options.tableName.length === 0) {
     throw new TypeError(`${LOG_PREFIX}: tableName is required (the stack's TableName output)`);
   }
+  for (const [name, instead] of Object.entries(REMOVED_OPTIONS)) {
+    if (name in options)
+      throw new TypeError(`${LOG_PREFIX}: there is no option ${name}: ${instead}`);
+  }
   const tableName = options.tableName;
   const client = options.client ?? new DynamoDBClient({});
   const cacheMs = numberOption('cacheSeconds', options.cacheSeconds, 0, 0) * 1000;
   const consistentRead = options.consistentRead === true;
-  const onError = policy('onError', options.onError);
+  const onError = errorPolicies(options.onError);
   const unknownCustomer = policy('unknownCustomer', options.unknownCustomer);
   const timeoutMs = numberOption('timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS, 1);
-  const expiryWarningDays = numberOption(
-    'expiryWarningDays',
-    options.expiryWarningDays,
-    DEFAULT_EXPIRY_WARNING_DAYS,
-    0,
-  );
   const logger: BillingGateLogger = options.logger ?? console;
   const { now, maxCacheEntries } = internals;
 
@@ -178,9 +250,23 @@ export function makeBillingGate(
     }
   };
 
-  const read = async (customerId: string): Promise<Found> => {
-    const at = now();
-    const key = statusKey(customerId);
+  /** Where reads go, for messages; the client's config is read once. */
+  let target: Promise<ReadTarget> | undefined;
+  const readTarget = () =>
+    (target ??= (async () => {
+      const region = await client.config.region().catch(() => undefined);
+      const custom = await client.config.endpoint?.().catch(() => undefined);
+      const endpoint = custom
+        ? `${custom.protocol}//${custom.hostname}${custom.port ? `:${custom.port}` : ''}`
+        : undefined;
+      return { tableName, region, endpoint };
+    })());
+
+  /** One GetItem within the check's deadline (retries included), then aborted. */
+  const getItem = async (
+    key: { pk: string; sk: string },
+    projection?: string,
+  ): Promise<Item | undefined> => {
     const abort = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -196,15 +282,27 @@ export function makeBillingGate(
             TableName: tableName,
             Key: { [KEY.pk]: { S: key.pk }, [KEY.sk]: { S: key.sk } },
             ConsistentRead: consistentRead,
+            ...(projection
+              ? { ProjectionExpression: '#p', ExpressionAttributeNames: { '#p': projection } }
+              : {}),
           }),
           { abortSignal: abort.signal },
         ),
         deadline,
       ]);
-      return { record: got.Item ? decodeStatusItem(got.Item as Item).record : null, at };
+      return got.Item as Item | undefined;
     } finally {
       clearTimeout(timer);
     }
+  };
+
+  const read = async (customerId: string): Promise<Found> => {
+    const at = now();
+    const item = await getItem(statusKey(customerId));
+    const stored = item ? decodeStatusItem(item) : null;
+    // An item that missed a write refused for its size must not answer (it may be stale).
+    if (stored?.oversize) throw new OversizeStatusError(customerId);
+    return { record: stored?.record ?? null, at };
   };
 
   const readShared = (customerId: string): Promise<Found> => {
@@ -216,57 +314,159 @@ export function makeBillingGate(
     return started;
   };
 
-  const answer = (customerId: string, found: Found, source: 'table' | 'cache'): GateCheck => {
+  // The deployment's settings: read at the first check (or ready()) and again once older
+  // than SETTINGS_REFRESH_MS; one read shared by concurrent checks. When a refresh fails,
+  // the settings read before still answer (they change only with a deployment).
+  let settings: { value: StatusSettings; at: number } | undefined;
+  let settingsReading: Promise<StatusSettings> | undefined;
+  const readSettings = async (): Promise<StatusSettings> => {
+    const at = now();
+    const item = await getItem(SETTINGS_KEY);
+    let value: StatusSettings;
+    try {
+      // No settings item: a stack older than the settings, whose answers are the defaults'.
+      value = statusSettingsOf(item ? decodeSettingsItem(item) : null);
+    } catch (thrown) {
+      throw new SettingsFormatError(thrown);
+    }
+    settings = { value, at };
+    return value;
+  };
+  const currentSettings = async (): Promise<StatusSettings> => {
+    if (settings && now() - settings.at < SETTINGS_REFRESH_MS) return settings.value;
+    settingsReading ??= readSettings().finally(() => (settingsReading = undefined));
+    try {
+      return await settingsReading;
+    } catch (thrown) {
+      if (settings) return settings.value;
+      throw thrown;
+    }
+  };
+
+  // Accounts v2 ids: an account's customer never changes once revealed, so it is kept (up
+  // to maxCacheEntries); an id with no customer yet is asked again at the next check.
+  const accounts = new Map<string, string>();
+  const customerOf = async (id: string): Promise<string | null> => {
+    if (!ACCOUNT_ID.test(id)) return id;
+    const known = accounts.get(id);
+    if (known) return known;
+    const item = await getItem(ownerKey(id), 'owner');
+    const owner = item?.owner?.S ?? null;
+    if (owner && CUSTOMER_ID.test(owner)) {
+      if (accounts.size >= maxCacheEntries) accounts.delete(accounts.keys().next().value!);
+      accounts.set(id, owner);
+      return owner;
+    }
+    return null;
+  };
+
+  /** The customer's status item, from the cache or the table; null: an unknown acct_ id. */
+  const lookUp = async (
+    id: string,
+  ): Promise<{ customerId: string; found: Found; source: 'table' | 'cache' } | null> => {
+    const customerId = await customerOf(id);
+    if (customerId === null) return null;
+    const cached = cache.get(customerId);
+    if (cached && now() - cached.at < cacheMs)
+      return { customerId, found: cached, source: 'cache' };
+    const found = await readShared(customerId);
+    if (cacheMs > 0) remember(customerId, found);
+    return { customerId, found, source: 'table' };
+  };
+
+  const answer = (
+    customerId: string,
+    found: Found,
+    source: 'table' | 'cache',
+    current: StatusSettings,
+  ): GateCheck => {
     if (!found.record) return { canAllocate: unknownCustomer === 'allow', status: null, source };
-    const status = statusFromRecord(
-      customerId,
-      found.record,
-      Math.floor(now() / 1000),
-      expiryWarningDays,
-    );
+    // Time is evaluated now, a cached item's included (grace ends, overrides expire).
+    const status = statusFromRecord(customerId, found.record, Math.floor(now() / 1000), current);
     return { canAllocate: status.canAllocate, status, source };
   };
 
-  const report = (error: Error, customerId: string) => {
+  const report = async (error: Error, customerId: string): Promise<GateErrorKind> => {
+    const problem = problemOf(error);
+    const kind = PROBLEM_KIND[problem];
+    const answer = onError[kind];
     if (error instanceof UnknownStatusFormatError) {
       // Every item of the newer stack fails alike: once is enough to say what to upgrade.
       if (!formatsLogged.has(error.format)) {
         formatsLogged.add(error.format);
         logger.error(
-          `${LOG_PREFIX}: the table holds status items in format ${error.format}, newer than this client reads; upgrade stripe-billing-gate-client. Until then every such customer is answered per onError (${onError})`,
-          { format: error.format, onError },
+          `${LOG_PREFIX}: the table holds status items in format ${error.format}, newer than this client reads; upgrade stripe-billing-gate-client. Until then every such customer is answered per onError (${kind}: ${answer})`,
+          { format: error.format, kind, onError: answer },
         );
       }
     } else {
-      logger.error(
-        `${LOG_PREFIX}: could not read the billing status; answered per onError (${onError})`,
-        { customerId, onError, error: `${error.name}: ${error.message}` },
-      );
+      const message = `${LOG_PREFIX}: could not read the billing status: ${explain(problem, error, await readTarget())}; answered per onError (${kind}: ${answer})`;
+      const details = {
+        customerId,
+        kind,
+        problem,
+        onError: answer,
+        error: `${error.name}: ${error.message}`,
+      };
+      // A broken setup fails every check until someone fixes it; an outage passes.
+      if (kind === 'configuration') logger.error(message, details);
+      else logger.warn(message, details);
     }
-    if (!options.onErrorObserved) return;
-    try {
-      options.onErrorObserved(error, customerId);
-    } catch (thrown) {
-      logger.warn(`${LOG_PREFIX}: onErrorObserved threw`, { error: String(thrown) });
+    if (options.onErrorObserved) {
+      try {
+        options.onErrorObserved(error, customerId, kind);
+      } catch (thrown) {
+        logger.warn(`${LOG_PREFIX}: onErrorObserved threw`, { error: String(thrown) });
+      }
     }
+    return kind;
+  };
+
+  const notReady = async (error: Error): Promise<GateNotReadyError> => {
+    const problem = problemOf(error);
+    return new GateNotReadyError(
+      problem,
+      tableName,
+      `${LOG_PREFIX}: not ready: ${explain(problem, error, await readTarget())}`,
+      error,
+    );
   };
 
   return {
-    async check(customerId: string): Promise<GateCheck> {
-      if (typeof customerId !== 'string' || !CUSTOMER_ID.test(customerId)) {
+    async check(id: string): Promise<GateCheck> {
+      if (typeof id !== 'string' || !(CUSTOMER_ID.test(id) || ACCOUNT_ID.test(id))) {
         throw new TypeError(
-          `${LOG_PREFIX}: a customer id is "cus_" followed by letters and digits`,
+          `${LOG_PREFIX}: a customer id is "cus_" (or an Accounts v2 "acct_") followed by letters and digits`,
         );
       }
-      const cached = cache.get(customerId);
-      if (cached && now() - cached.at < cacheMs) return answer(customerId, cached, 'cache');
       try {
-        const found = await readShared(customerId);
-        if (cacheMs > 0) remember(customerId, found);
-        return answer(customerId, found, 'table');
+        // The settings are read (when due) while the status item is: a first check takes
+        // one round trip, not two. An acct_ id's alias comes before its status item.
+        const [current, looked] = await Promise.all([currentSettings(), lookUp(id)]);
+        if (looked === null) {
+          return { canAllocate: unknownCustomer === 'allow', status: null, source: 'table' };
+        }
+        return answer(looked.customerId, looked.found, looked.source, current);
       } catch (thrown) {
-        report(asError(thrown), customerId);
-        return { canAllocate: onError === 'allow', status: null, source: 'error' };
+        const kind = await report(asError(thrown), id);
+        return { canAllocate: onError[kind] === 'allow', status: null, source: 'error' };
+      }
+    },
+
+    async ready(): Promise<void> {
+      try {
+        // Region and credentials first, outside the read's deadline: the default chain may
+        // take seconds to find no credentials, and that is the cause to name, not a timeout.
+        await client.config.region();
+        await client.config.credentials();
+        // The item's content is never looked at: a probe read that gets an answer suffices.
+        await read(READY_PROBE_ID).catch((thrown: unknown) => {
+          // An item of a newer format would still prove the table readable.
+          if (!(thrown instanceof UnknownStatusFormatError)) throw thrown;
+        });
+        await readSettings();
+      } catch (thrown) {
+        throw await notReady(asError(thrown));
       }
     },
   };

@@ -1,9 +1,10 @@
-// Puts a verified event on its type's queue: the raw JSON as received, with the event id,
-// type and livemode as message attributes. Any failure is QueueUnavailable (-> 503).
+// Puts a verified event on its type's queue: the raw JSON as received (encoded when SQS would
+// refuse a character of it), with the event id, type and livemode as message attributes. Any
+// failure is QueueUnavailable (-> 503).
 
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { QueueUnavailableError } from '../core/errors';
-import { eventMessageAttributes, queueUrl } from './queue-layout';
+import { eventMessageAttributes, queueUrl, queuedBody } from './queue-layout';
 
 export interface QueuedEvent {
   id: string;
@@ -24,10 +25,12 @@ export function makeSqsEventQueue(
 ): EventQueue {
   return {
     async send(event) {
+      // SQS refuses some characters a verified body may hold: such a body goes encoded.
+      const { body, encoding } = queuedBody(event.body);
       const command = new SendMessageCommand({
         QueueUrl: queueUrl(queueUrlPrefix, event.type),
-        MessageBody: event.body,
-        MessageAttributes: eventMessageAttributes(event),
+        MessageBody: body,
+        MessageAttributes: eventMessageAttributes({ ...event, encoding }),
       });
       try {
         await sqs.send(command);

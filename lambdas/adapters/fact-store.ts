@@ -1,24 +1,21 @@
-// All DynamoDB access, over the layout of table-layout.ts. Applying an event is one
-// conditional PutItem of its fact (the deduplication, the history entry and the rule input at
-// once) followed by the update of the customer's billing-status item, written under an
-// optimistic version so that concurrent writers never lose each other's updates.
+// All DynamoDB access but the status item's writes (status-writer.ts), over the layout of
+// table-layout.ts. Applying an event is one conditional PutItem of its fact (the
+// deduplication, the history entry and the rule input at once), a short Query of its object's
+// facts and links, and the write of the customer's billing-status item.
 
 import {
   BatchGetItemCommand,
-  ConditionalCheckFailedException,
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
   ScanCommand,
-  TransactWriteItemsCommand,
-  TransactionCanceledException,
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
   type QueryCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { canAllocateOf } from '../core/billing-status';
+import type { InvoiceLink } from '../core/entries';
 import type {
   AppliedFact,
   Fact,
@@ -28,31 +25,34 @@ import type {
   OverrideRecord,
 } from '../core/facts';
 import { historyOf } from '../core/history';
+import { RULES_VERSION, type OverrideState } from '../core/status-record';
+import { decodeSettingsItem, encodeSettingsItem, type StoredSettings } from './settings-item';
+import { decodeStatusItem, type Item, type StoredStatus } from './status-item';
 import {
-  EMPTY_RECORD,
-  RULES_VERSION,
-  applyOverride,
-  type StatusRecord,
-} from '../core/status-record';
+  StatusWriter,
+  isConditionFailure,
+  type FlipCause,
+  type StatusChange,
+  type StatusWriterOptions,
+} from './status-writer';
 import {
-  STATUS_ITEM_FORMAT,
-  decodeStatusItem,
-  encodeCommit,
-  encodeOverride,
-  encodeState,
-  type Item,
-  type StoredStatus,
-} from './status-item';
-import {
+  DUE_INDEX,
+  DUE_PARTITION,
   FACT_SK_PREFIX,
+  GRACE_INDEX,
+  GRACE_PARTITION,
   PARKED_INDEX,
   PARKED_LIST,
-  PK_PREFIX,
   RULES_VERSION_INDEX,
+  SETTINGS_KEY,
   STATUS_ATTR,
+  TROUBLE_INDEX,
+  customerOfFactsPk,
   customerOfStatusPk,
   factKey,
   factsPk,
+  idOfKeyPart,
+  linkKey,
   objectFactsPrefix,
   overridesPk,
   ownerKey,
@@ -61,6 +61,8 @@ import {
 } from './table-layout';
 
 export type { StoredStatus } from './status-item';
+export { isConditionFailure } from './status-writer';
+export type { StoredSettings } from './settings-item';
 
 /** A parked event: only what applying it needs, never the raw Stripe body. */
 export interface ParkedEvent {
@@ -72,17 +74,25 @@ export interface ParkedEvent {
   keys: string[];
   /** The charge the Stripe API can be asked about (disputes), or null. */
   chargeId: string | null;
+  /** The Accounts v2 id the Stripe API can be asked about, or null. */
+  accountId?: string | null;
+  /** The invoice links the event carries (an invoice payment), applied with it. */
+  links?: InvoiceLink[];
   /** Unix milliseconds. */
   parkedAt: number;
 }
 
-/** A status write lost to concurrent writers too many times in a row; the message retries. */
-export class StatusContentionError extends Error {
-  readonly code = 'status_contention';
-  constructor(customerId: string, attempts: number) {
-    super(`status item of ${customerId} kept changing under ${attempts} attempts`);
-    this.name = 'StatusContentionError';
-  }
+/** An object's facts and the invoice links known for it. */
+export interface ObjectFacts {
+  facts: AppliedFact[];
+  links: InvoiceLink[];
+}
+
+/** One page of a listing of customers by state (GET /customers). */
+export interface CustomerPage {
+  customerIds: string[];
+  /** Where the next page starts, or null. */
+  next: Item | null;
 }
 
 const s = (v: string): AttributeValue => ({ S: v });
@@ -105,9 +115,12 @@ export function factItem(customerId: string, fact: Fact, appliedAt: string): Ite
   };
 }
 
+/** Whether a fact-partition item is an invoice link rather than a fact. */
+const isLinkItem = (item: Item) => item.link?.BOOL === true;
+
 export function factFromItem(item: Item): AppliedFact {
   return {
-    customerId: readS(item, 'pk')!.slice(PK_PREFIX.facts.length),
+    customerId: customerOfFactsPk(readS(item, 'pk')!),
     eventId: readS(item, 'eventId')!,
     type: readS(item, 'type')!,
     created: readN(item, 'created')!,
@@ -116,6 +129,10 @@ export function factFromItem(item: Item): AppliedFact {
     data: JSON.parse(readS(item, 'data') ?? '{}') as FactData,
     appliedAt: readS(item, 'appliedAt')!,
   };
+}
+
+function linkFromItem(item: Item): InvoiceLink {
+  return { payment: readS(item, 'payment')!, invoice: readS(item, 'invoice') };
 }
 
 function overrideItem(record: OverrideRecord): Item {
@@ -127,6 +144,7 @@ function overrideItem(record: OverrideRecord): Item {
   if (record.mode) item.mode = s(record.mode);
   if (record.reason !== null) item.reason = s(record.reason);
   if (record.actor !== null) item.actor = s(record.actor);
+  if (record.expiresAt !== null) item.expiresAt = n(record.expiresAt);
   return item;
 }
 
@@ -134,10 +152,11 @@ export function overrideFromItem(item: Item): OverrideRecord {
   const mode = readS(item, 'mode');
   return {
     id: readS(item, 'sk')!,
-    customerId: readS(item, 'pk')!.slice(PK_PREFIX.overrides.length),
+    customerId: idOfKeyPart(readS(item, 'pk')!.slice('OVR#'.length)),
     mode: mode === 'allow' || mode === 'deny' ? (mode as OverrideMode) : null,
     reason: readS(item, 'reason'),
     setAt: readS(item, 'setAt')!,
+    expiresAt: readN(item, 'expiresAt'),
     actor: readS(item, 'actor'),
   };
 }
@@ -149,50 +168,25 @@ function parkedFromItem(item: Item): ParkedEvent {
     fact: JSON.parse(readS(item, 'fact')!) as Fact,
     keys: JSON.parse(readS(item, 'keys') ?? '[]') as string[],
     chargeId: readS(item, 'chargeId'),
+    accountId: readS(item, 'accountId'),
+    links: JSON.parse(readS(item, 'links') ?? '[]') as InvoiceLink[],
     parkedAt: readN(item, 'parkedAt')!,
   };
 }
 
-export function isConditionFailure(err: unknown): boolean {
-  return (
-    err instanceof ConditionalCheckFailedException ||
-    (err as Error | undefined)?.name === 'ConditionalCheckFailedException'
-  );
-}
-
-/** Two records store the same thing (the write would change nothing). */
-function sameRecord(a: StatusRecord, b: StatusRecord): boolean {
-  return (
-    encodeState(a) === encodeState(b) &&
-    (a.override ? encodeOverride(a.override) : null) ===
-      (b.override ? encodeOverride(b.override) : null) &&
-    (a.lastCommit ? encodeCommit(a.lastCommit) : null) ===
-      (b.lastCommit ? encodeCommit(b.lastCommit) : null)
-  );
-}
-
-/**
- * A random pause before retrying a lost status write, growing with the attempt ("full
- * jitter"), so that writers racing on one customer spread out instead of colliding again.
- */
-const backoff = (attempt: number) =>
-  new Promise((r) => setTimeout(r, Math.random() * Math.min(1000, 10 * 2 ** attempt)));
-
-export interface StatusUpdateOptions {
-  /** Attempts before giving up (the message is then retried by SQS). @default 30 */
-  maxAttempts?: number;
-  /** The rules version to record. @default the current item's, or RULES_VERSION for a new one */
-  rulesVersion?: number;
-}
-
 export class FactStore {
+  readonly status: StatusWriter;
+
   constructor(
     private readonly ddb: DynamoDBClient,
     private readonly tableName: string,
-  ) {}
+    options: StatusWriterOptions,
+  ) {
+    this.status = new StatusWriter(ddb, tableName, options);
+  }
 
   // -------------------------------------------------------------------------------------
-  // Facts
+  // Facts and links
 
   /**
    * Commits one event's fact: 'applied' on the first delivery, 'duplicate' on any later one
@@ -216,14 +210,35 @@ export class FactStore {
       return { outcome: 'applied', fact: factFromItem(item) };
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
-      const old = (err as ConditionalCheckFailedException).Item;
+      const old = (err as { Item?: Item }).Item;
       const stored = old ?? (await this.getItem(factKey(customerId, fact.objectId, fact.eventId)));
       return { outcome: 'duplicate', fact: factFromItem(stored ?? item) };
     }
   }
 
-  /** Every fact of one object of the customer: one short, strongly consistent Query. */
-  async objectFacts(customerId: string, objectId: string): Promise<AppliedFact[]> {
+  /** Records that a payment belongs to an invoice (or, invoice null, to none). Idempotent. */
+  async putLink(customerId: string, link: InvoiceLink): Promise<void> {
+    const key = linkKey(customerId, link.payment, link.invoice);
+    await this.ddb
+      .send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            ...keyOf(key),
+            link: { BOOL: true },
+            payment: s(link.payment),
+            ...(link.invoice === null ? {} : { invoice: s(link.invoice) }),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      )
+      .catch((err: unknown) => {
+        if (!isConditionFailure(err)) throw err;
+      });
+  }
+
+  /** Every fact and link of one object of the customer: one short, strongly consistent Query. */
+  async objectFacts(customerId: string, objectId: string): Promise<ObjectFacts> {
     const items = await this.queryAll({
       TableName: this.tableName,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
@@ -233,7 +248,7 @@ export class FactStore {
       },
       ConsistentRead: true,
     });
-    return items.map(factFromItem);
+    return split(items);
   }
 
   /** Whether an event was applied for this customer (reconcile's "already seen"). */
@@ -241,15 +256,15 @@ export class FactStore {
     return (await this.getItem(factKey(customerId, objectId, eventId), 'pk')) !== null;
   }
 
-  /** Every fact of the customer (rebuild and history only: never on a per-event path). */
-  async allFacts(customerId: string): Promise<AppliedFact[]> {
+  /** Every fact and link of the customer (rebuild and history only: never per event). */
+  async allFacts(customerId: string): Promise<ObjectFacts> {
     const items = await this.queryAll({
       TableName: this.tableName,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
       ExpressionAttributeValues: { ':pk': s(factsPk(customerId)), ':prefix': s(FACT_SK_PREFIX) },
       ConsistentRead: true,
     });
-    return items.map(factFromItem);
+    return split(items);
   }
 
   /** Every override set or clear of the customer (history and rebuild). */
@@ -268,10 +283,11 @@ export class FactStore {
    * a fact is written a moment before the item (and after a crash between the two, until its
    * redelivery repairs the item), so one committed after the item's last commit is not in the
    * item yet and is left out until it catches up (docs/behaviour.md#local-mode). The item was
-   * read first, so every fact it reflects is in the facts read here.
+   * read first, so every fact it reflects is in the facts read here. `now` decides which
+   * overrides have expired.
    */
-  async history(customerId: string, stored: StoredStatus): Promise<HistoryEntry[]> {
-    const [facts, overrides] = await Promise.all([
+  async history(customerId: string, stored: StoredStatus, now: number): Promise<HistoryEntry[]> {
+    const [{ facts }, overrides] = await Promise.all([
       this.allFacts(customerId),
       this.overrides(customerId),
     ]);
@@ -279,6 +295,7 @@ export class FactStore {
     return historyOf(
       facts.filter((f) => f.appliedAt <= reflectedUntil),
       overrides,
+      now,
     );
   }
 
@@ -286,154 +303,38 @@ export class FactStore {
   // The billing-status item
 
   /** The customer's status item, or null when no event or override has named it. */
-  async readStatus(customerId: string, consistent = true): Promise<StoredStatus | null> {
-    const item = await this.getItem(statusKey(customerId), undefined, consistent);
-    return item ? decodeStatusItem(item) : null;
+  readStatus(customerId: string, consistent = true): Promise<StoredStatus | null> {
+    return this.status.read(customerId, consistent);
   }
 
-  /**
-   * Writes `next` over `current` (null: the item must not exist yet). False when another
-   * writer changed the item since `current` was read: read again and recompute.
-   */
-  async writeStatus(
+  /** Writes a change into the customer's status item (see StatusWriter). */
+  applyToStatus(
     customerId: string,
-    next: StatusRecord,
-    current: StoredStatus | null,
-    rulesVersion: number,
-  ): Promise<boolean> {
-    const version = (current?.version ?? 0) + 1;
-    const canAllocate = canAllocateOf(customerId, next);
-    const item: Item = {
-      ...keyOf(statusKey(customerId)),
-      [STATUS_ATTR.format]: n(STATUS_ITEM_FORMAT),
-      [STATUS_ATTR.rulesVersion]: n(rulesVersion),
-      [STATUS_ATTR.version]: n(version),
-      [STATUS_ATTR.canAllocate]: { BOOL: canAllocate },
-      [STATUS_ATTR.state]: s(encodeState(next)),
-    };
-    if (next.override) item[STATUS_ATTR.override] = s(encodeOverride(next.override));
-    if (next.lastCommit) item[STATUS_ATTR.lastCommit] = s(encodeCommit(next.lastCommit));
-    // Only the write that changes canAllocate carries `flip`: the notifier's stream filter.
-    if (canAllocate !== (current?.canAllocate ?? true)) item[STATUS_ATTR.flip] = n(version);
-    try {
-      await this.ddb.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: item,
-          ...(current
-            ? {
-                ConditionExpression: '#ver = :ver',
-                ExpressionAttributeNames: { '#ver': STATUS_ATTR.version },
-                ExpressionAttributeValues: { ':ver': n(current.version) },
-              }
-            : { ConditionExpression: 'attribute_not_exists(pk)' }),
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+    change: StatusChange,
+    cause: FlipCause,
+  ): Promise<StoredStatus | null> {
+    return this.status.write(customerId, change, { cause });
   }
 
   /**
-   * Read, recompute, conditionally write, until the write lands: `compute` gets the item as
-   * read and returns the record to store (null: nothing to do). Whatever `compute` reads after
-   * being called sees every change the read item reflects, so no update is ever lost.
+   * Records an operator override and folds it into the status item in one transaction. Null
+   * when the customer has no status item and `createRecord` is false (a clear alone does not
+   * create a record).
    */
-  async updateStatus(
-    customerId: string,
-    compute: (current: StoredStatus | null) => Promise<StatusRecord | null>,
-    options: StatusUpdateOptions = {},
-  ): Promise<'written' | 'unchanged'> {
-    const maxAttempts = options.maxAttempts ?? 30;
-    for (let attempt = 1; ; attempt++) {
-      const current = await this.readStatus(customerId);
-      const next = await compute(current);
-      if (next === null) return 'unchanged';
-      const rulesVersion = options.rulesVersion ?? current?.rulesVersion ?? RULES_VERSION;
-      if (current && current.rulesVersion === rulesVersion && sameRecord(current.record, next)) {
-        return 'unchanged';
-      }
-      if (await this.writeStatus(customerId, next, current, rulesVersion)) return 'written';
-      if (attempt >= maxAttempts) throw new StatusContentionError(customerId, attempt);
-      await backoff(attempt);
-    }
-  }
-
-  /**
-   * Records an operator override and folds it into the status item in one transaction, so
-   * the history and the status never disagree. Null (nothing written) when the customer has
-   * no status item and `createRecord` is false (a clear alone does not create a record).
-   */
-  async recordOverride(
+  recordOverride(
     override: OverrideRecord,
-    { createRecord, maxAttempts = 30 }: { createRecord: boolean; maxAttempts?: number },
-  ): Promise<StatusRecord | null> {
-    const customerId = override.customerId;
-    for (let attempt = 1; ; attempt++) {
-      const current = await this.readStatus(customerId);
-      if (!current && !createRecord) return null;
-      const next = applyOverride(current?.record ?? EMPTY_RECORD, override);
-      const version = (current?.version ?? 0) + 1;
-      const canAllocate = canAllocateOf(customerId, next);
-      const flip = canAllocate !== (current?.canAllocate ?? true);
-      const names: Record<string, string> = {
-        '#fmt': STATUS_ATTR.format,
-        '#rv': STATUS_ATTR.rulesVersion,
-        '#ver': STATUS_ATTR.version,
-        '#ca': STATUS_ATTR.canAllocate,
-        '#ov': STATUS_ATTR.override,
-        '#lc': STATUS_ATTR.lastCommit,
-        '#flip': STATUS_ATTR.flip,
-      };
-      const values: Record<string, AttributeValue> = {
-        ':fmt': n(STATUS_ITEM_FORMAT),
-        ':rv': n(RULES_VERSION),
-        ':next': n(version),
-        ':ca': { BOOL: canAllocate },
-        ':ov': s(encodeOverride(next.override!)),
-        ':lc': s(encodeCommit(next.lastCommit!)),
-      };
-      if (current) values[':ver'] = n(current.version);
-      try {
-        await this.ddb.send(
-          new TransactWriteItemsCommand({
-            TransactItems: [
-              {
-                Put: {
-                  TableName: this.tableName,
-                  Item: overrideItem(override),
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
-              },
-              {
-                Update: {
-                  TableName: this.tableName,
-                  Key: keyOf(statusKey(customerId)),
-                  UpdateExpression:
-                    'SET #fmt = :fmt, #ver = :next, #ca = :ca, #ov = :ov, #lc = :lc, ' +
-                    '#rv = if_not_exists(#rv, :rv) ' +
-                    (flip ? ', #flip = :next' : 'REMOVE #flip'),
-                  ConditionExpression: current ? '#ver = :ver' : 'attribute_not_exists(pk)',
-                  ExpressionAttributeNames: names,
-                  ExpressionAttributeValues: values,
-                },
-              },
-            ],
-          }),
-        );
-        return next;
-      } catch (err) {
-        const lostRace =
-          err instanceof TransactionCanceledException &&
-          err.CancellationReasons?.[1]?.Code === 'ConditionalCheckFailed' &&
-          err.CancellationReasons?.[0]?.Code !== 'ConditionalCheckFailed';
-        if (!lostRace) throw err;
-        if (attempt >= maxAttempts) throw new StatusContentionError(customerId, attempt);
-        await backoff(attempt);
-      }
-    }
+    { createRecord }: { createRecord: boolean },
+  ): Promise<StoredStatus | null> {
+    const state: OverrideState = {
+      id: override.id,
+      mode: override.mode,
+      reason: override.reason,
+      setAt: override.setAt,
+      expiresAt: override.expiresAt,
+    };
+    return this.status.writeOverride(override.customerId, overrideItem(override), state, {
+      createRecord,
+    });
   }
 
   /** How many status items were computed with rules older than `current`. */
@@ -460,7 +361,7 @@ export class FactStore {
     return count;
   }
 
-  /** Every customer with a status item (rebuild), from the rulesVersion index. */
+  /** Every customer with a status item (rebuild, a policy change), from the rulesVersion index. */
   async *statusCustomers(): AsyncGenerator<string> {
     let start: Item | undefined;
     do {
@@ -477,6 +378,98 @@ export class FactStore {
       }
       start = page.LastEvaluatedKey;
     } while (start);
+  }
+
+  /**
+   * The customers whose answer changes with no event by `now` (the due index): a Query of
+   * the items due, in due order, never a Scan.
+   */
+  async dueCustomers(now: number, limit = 200): Promise<string[]> {
+    const page = await this.ddb.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: DUE_INDEX,
+        KeyConditionExpression: '#p = :p AND #t <= :now',
+        ExpressionAttributeNames: {
+          '#p': STATUS_ATTR.duePartition,
+          '#t': STATUS_ATTR.nextChangeAt,
+        },
+        ExpressionAttributeValues: { ':p': s(DUE_PARTITION), ':now': n(now) },
+        Limit: limit,
+      }),
+    );
+    return (page.Items ?? []).flatMap((i) => customerOfStatusPk(readS(i, 'pk') ?? '') ?? []);
+  }
+
+  /**
+   * One page of the customers an index lists in a state: `blocked` and `warned` from the
+   * trouble index by customer, `grace` from the grace index, nearest deadline first.
+   */
+  async customersIn(
+    state: 'blocked' | 'warned' | 'grace',
+    limit: number,
+    start: Item | null,
+  ): Promise<CustomerPage> {
+    const grace = state === 'grace';
+    const page = await this.ddb.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: grace ? GRACE_INDEX : TROUBLE_INDEX,
+        KeyConditionExpression: '#p = :p',
+        ExpressionAttributeNames: {
+          '#p': grace ? STATUS_ATTR.gracePartition : STATUS_ATTR.trouble,
+        },
+        ExpressionAttributeValues: { ':p': s(grace ? GRACE_PARTITION : state) },
+        Limit: limit,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    return {
+      customerIds: (page.Items ?? []).flatMap(
+        (i) => customerOfStatusPk(readS(i, 'pk') ?? '') ?? [],
+      ),
+      next: page.LastEvaluatedKey ?? null,
+    };
+  }
+
+  /** Several customers' status items (a listing's page), in the order asked; absent ones left out. */
+  async readStatuses(customerIds: readonly string[]): Promise<Map<string, StoredStatus>> {
+    const found = new Map<string, StoredStatus>();
+    for (let i = 0; i < customerIds.length; i += 100) {
+      let request: Item[] = customerIds.slice(i, i + 100).map((id) => keyOf(statusKey(id)));
+      while (request.length > 0) {
+        const got = await this.ddb.send(
+          new BatchGetItemCommand({
+            RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } },
+          }),
+        );
+        for (const item of got.Responses?.[this.tableName] ?? []) {
+          const customerId = customerOfStatusPk(readS(item, 'pk') ?? '');
+          if (!customerId) continue;
+          found.set(customerId, decodeStatusItem(item));
+        }
+        request = (got.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Item[];
+      }
+    }
+    return found;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // The settings item: the policy and warning window every reader of the table evaluates by.
+
+  async readSettings(): Promise<StoredSettings | null> {
+    const item = await this.getItem(SETTINGS_KEY);
+    return item ? decodeSettingsItem(item) : null;
+  }
+
+  /** Writes the settings item (the deployment's own settings, at start-up or after a change). */
+  async writeSettings(settings: StoredSettings): Promise<void> {
+    await this.ddb.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: { ...keyOf(SETTINGS_KEY), ...encodeSettingsItem(settings) },
+      }),
+    );
   }
 
   // -------------------------------------------------------------------------------------
@@ -583,6 +576,8 @@ export class FactStore {
       parkedAt: n(parkedAt),
     };
     if (event.chargeId) item.chargeId = s(event.chargeId);
+    if (event.accountId) item.accountId = s(event.accountId);
+    if (event.links && event.links.length > 0) item.links = s(JSON.stringify(event.links));
     await this.ddb
       .send(
         new PutItemCommand({
@@ -683,4 +678,15 @@ export class FactStore {
     } while (start);
     return items;
   }
+}
+
+/** A fact partition's items as facts and links. */
+function split(items: readonly Item[]): ObjectFacts {
+  const facts: AppliedFact[] = [];
+  const links: InvoiceLink[] = [];
+  for (const item of items) {
+    if (isLinkItem(item)) links.push(linkFromItem(item));
+    else facts.push(factFromItem(item));
+  }
+  return { facts, links };
 }

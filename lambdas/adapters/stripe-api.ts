@@ -1,14 +1,24 @@
-// The one Stripe API call a processor makes: whose charge is this (to find a dispute's
-// customer). Plain fetch instead of the `stripe` package keeps the processor bundle small.
+// The Stripe API calls the functions make, each to learn whose something is: a dispute's
+// charge's customer, the invoice a failed PaymentIntent pays, the customer behind an Accounts
+// v2 id. Plain fetch instead of the `stripe` package keeps the bundles small.
 
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { optionalString, type Env } from '../config';
 import { ENV } from '../lambda-env';
 import { readSecretString } from './webhook-secrets';
 
-export interface ChargeLookup {
-  /** The charge's customer id, or null for a guest charge. Throws on any failure (retried). */
-  chargeCustomer(chargeId: string): Promise<string | null>;
+/**
+ * Lookups in the Stripe API. Each answers the id it looked for, null when Stripe says there
+ * is none, or `undefined` when no API key is configured (the caller then waits for an event
+ * to tell it); any failure throws (and is retried).
+ */
+export interface StripeLookup {
+  /** The charge's customer id, or null for a guest charge. */
+  chargeCustomer(chargeId: string): Promise<string | null | undefined>;
+  /** The invoice the PaymentIntent pays (the invoice payments API), or null: standalone. */
+  paymentIntentInvoice(paymentIntentId: string): Promise<string | null | undefined>;
+  /** The customer id of an Accounts v2 id, or null when Stripe knows none. */
+  accountCustomer(accountId: string): Promise<string | null | undefined>;
 }
 
 export const STRIPE_API_DEFAULT_BASE = 'https://api.stripe.com';
@@ -18,43 +28,71 @@ export function isStripeApiKey(value: string | null | undefined): value is strin
   return typeof value === 'string' && /^(sk|rk)_(live|test)_[A-Za-z0-9_]+$/.test(value.trim());
 }
 
-export function makeChargeLookup(
+/** An id, or an expanded object's id. */
+function idOf(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'string') {
+    return (value as { id: string }).id;
+  }
+  return null;
+}
+
+export function makeStripeLookup(
   apiKey: string | (() => Promise<string | null>),
   apiBase = STRIPE_API_DEFAULT_BASE,
-): ChargeLookup {
+): StripeLookup {
   const base = apiBase.replace(/\/+$/, '');
+  const get = async (path: string, what: string): Promise<Record<string, unknown> | undefined> => {
+    const key = typeof apiKey === 'string' ? apiKey : await apiKey();
+    if (!key) return undefined;
+    const res = await fetch(`${base}${path}`, {
+      headers: { Authorization: `Bearer ${key}` },
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!res.ok) throw new Error(`Stripe API answered ${res.status} for ${what}`);
+    return (await res.json()) as Record<string, unknown>;
+  };
+  const first = (list: Record<string, unknown> | undefined) =>
+    list === undefined
+      ? undefined
+      : ((Array.isArray(list.data)
+          ? (list.data[0] as Record<string, unknown> | undefined)
+          : null) ?? null);
   return {
     async chargeCustomer(chargeId) {
-      const key = typeof apiKey === 'string' ? apiKey : await apiKey();
-      if (!key) throw new Error('no Stripe API key configured');
-      const res = await fetch(`${base}/v1/charges/${encodeURIComponent(chargeId)}`, {
-        headers: { Authorization: `Bearer ${key}` },
-        signal: AbortSignal.timeout(10_000),
+      const charge = await get(`/v1/charges/${encodeURIComponent(chargeId)}`, `charge ${chargeId}`);
+      return charge === undefined ? undefined : idOf(charge.customer);
+    },
+    async paymentIntentInvoice(paymentIntentId) {
+      const query = new URLSearchParams({
+        'payment[type]': 'payment_intent',
+        'payment[payment_intent]': paymentIntentId,
+        limit: '1',
       });
-      if (!res.ok) {
-        throw new Error(`Stripe API answered ${res.status} for charge ${chargeId}`);
-      }
-      const charge = (await res.json()) as { customer?: unknown };
-      const c = charge.customer;
-      if (typeof c === 'string') return c;
-      if (c && typeof c === 'object' && typeof (c as { id?: unknown }).id === 'string') {
-        return (c as { id: string }).id;
-      }
-      return null;
+      const payment = first(
+        await get(`/v1/invoice_payments?${query}`, `the invoice payments of ${paymentIntentId}`),
+      );
+      return payment === undefined ? undefined : payment === null ? null : idOf(payment.invoice);
+    },
+    async accountCustomer(accountId) {
+      // v1 APIs take an Accounts v2 id as `customer_account` wherever they take `customer`.
+      const query = new URLSearchParams({ customer_account: accountId, limit: '1' });
+      const customer = first(await get(`/v1/customers?${query}`, `the customer of ${accountId}`));
+      return customer === undefined ? undefined : customer === null ? null : idOf(customer.id);
     },
   };
 }
 
 /**
- * The charge lookup configured for a Lambda: the API key lives in the Secrets Manager
- * secret named by STRIPE_API_KEY_SECRET_ARN; a value that is not a Stripe key (the
- * stack's placeholder) means "not configured", and disputes then park.
+ * The Stripe lookups configured for a Lambda: the API key lives in the Secrets Manager secret
+ * named by STRIPE_API_KEY_SECRET_ARN; a value that is not a Stripe key (the stack's
+ * placeholder) means "not configured", and the events that would ask wait instead.
  */
-export function chargeLookupFromEnv(env: Env): ChargeLookup | null {
+export function stripeLookupFromEnv(env: Env): StripeLookup | null {
   const arn = optionalString(env, ENV.apiKeySecretArn);
   if (!arn) return null;
   const client = new SecretsManagerClient({});
-  return makeChargeLookup(
+  return makeStripeLookup(
     async () => {
       // Re-read every few minutes: an operator may store the key after deployment.
       const value = await readSecretString(client, arn, { maxAgeMs: 5 * 60_000 });

@@ -3,6 +3,8 @@
 // record, the history entry and the input its object's entry in the status is folded from.
 // Pure types: no I/O.
 
+import type { ConditionReason } from './policy';
+
 /**
  * Rule-specific details of one event, as small JSON. Each rule file defines the shape it
  * writes and reads back; the store treats it as opaque. Keep it small: a fact item must
@@ -42,6 +44,8 @@ export interface OverrideRecord {
   readonly reason: string | null;
   /** ISO 8601 with milliseconds. */
   readonly setAt: string;
+  /** Unix seconds at which a set ends as if cleared; null when it does not expire (and for a clear). */
+  readonly expiresAt: number | null;
   /** Who did it (AWS caller identity or local user), for the history. */
   readonly actor: string | null;
 }
@@ -61,30 +65,32 @@ export type CustomerResolution =
       readonly kind: 'lookup';
       readonly keys: readonly string[];
       readonly chargeId: string | null;
+      /** An Accounts v2 id the Stripe API can be asked about (objects naming only it). */
+      readonly accountId?: string | null;
     }
   /**
-   * The event names its owner in a way this gate does not key records by (Stripe Accounts
-   * v2: `customer_account` instead of `customer`): acknowledged, counted and logged.
+   * The event names an owner this gate cannot key a record by (a `customer` that is not a
+   * customer id): acknowledged, counted and logged.
    */
   | { readonly kind: 'unsupported'; readonly reason: string };
 
-export type BlockerReason =
-  | 'payment_failed'
-  | 'invoice_uncollectible'
-  | 'dispute_open'
-  | 'subscription_unpaid'
-  | 'subscription_paused'
-  | 'customer_deleted'
-  | 'operator_deny';
-
-export type WarningReason =
-  'payment_action_required' | 'payment_method_expiring' | 'no_valid_payment_method';
+/** The reason of a listed condition: any a rule opens, or an operator's deny. */
+export type ConditionReasonOrDeny = ConditionReason | 'operator_deny';
+/** Under the policy any reason may block (`operator_deny` always does). */
+export type BlockerReason = ConditionReasonOrDeny;
+/** Under the policy any configurable reason may warn (a `block` in its grace warns too). */
+export type WarningReason = ConditionReason;
 
 export interface Condition<R extends string> {
   reason: R;
   objectId: string;
   since: number;
   eventId: string | null;
+  /**
+   * Only on conditions governed by the policy's `grace` or `whileRetrying`: the unix second
+   * at which it blocks or blocked, `null` while only `whileRetrying` holds it.
+   */
+  blocksAt?: number | null;
 }
 
 export type PaymentMethodStatus = 'active' | 'expiring' | 'expired' | 'deleted';
@@ -99,17 +105,51 @@ export interface PaymentMethodView {
   expYear: number | null;
 }
 
+/** Conditions of one reason that a summarised status counts instead of listing. */
+export interface SummarisedConditions {
+  reason: ConditionReason;
+  /** How many conditions of this reason the status does not list. */
+  count: number;
+  /** The earliest `since` among them. */
+  since: number;
+  /** The earliest moment one of them blocks (or blocked), when the policy gives one. */
+  blocksAt?: number | null;
+}
+
+/** What a status past its bound counts instead of listing (docs/behaviour.md#hostile-and-busy-customers). */
+export interface StatusSummary {
+  blockers: SummarisedConditions[];
+  warnings: SummarisedConditions[];
+  /** Payment methods not listed, by status. */
+  paymentMethods: Record<PaymentMethodStatus, number>;
+}
+
+/** The operator override in force, as the status shows it. */
+export interface OverrideView {
+  mode: OverrideMode;
+  reason: string;
+  setAt: string;
+  /** Unix seconds at which it ends as if cleared; null when it does not expire. */
+  expiresAt: number | null;
+}
+
 /** The billing status JSON, field for field (docs/behaviour.md#the-billing-status). */
 export interface BillingStatus {
   customerId: string;
+  /** The customer's Accounts v2 id, when an event has taught it. */
+  customerAccount?: string;
   canAllocate: boolean;
   blockers: Condition<BlockerReason>[];
   warnings: Condition<WarningReason>[];
   paymentMethods: PaymentMethodView[];
-  override: { mode: OverrideMode; reason: string; setAt: string } | null;
+  override: OverrideView | null;
   livemode: boolean;
   lastEventId: string | null;
   updatedAt: string;
+  /** The earliest future unix second at which the status changes with no further event. */
+  nextChangeAt: number | null;
+  /** Present only when the status counts conditions or methods instead of listing them. */
+  summary?: StatusSummary;
 }
 
 /** One row of `GET /customers/{id}/events`. */

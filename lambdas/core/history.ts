@@ -1,15 +1,39 @@
 // A customer's history for GET /customers/{id}/events: every applied event once (events
-// that changed nothing too) and every override set or clear, sorted by created, then id.
+// that changed nothing too), every override set or clear, and the expiry of an override that
+// ran out before another replaced it, sorted by created, then id.
 
 import type { AppliedFact, HistoryEntry, OverrideRecord } from './facts';
+import { compareIds, millis } from './ordering';
 
 export function overrideEventType(o: OverrideRecord): string {
   return o.mode === null ? 'override.cleared' : `override.${o.mode}`;
 }
 
+/** The history id of an override's expiry: its own id, marked. */
+export const expiryIdOf = (overrideId: string) => `${overrideId}_expired`;
+
+/**
+ * The overrides that ended by expiring at or before `now`: a set whose `expiresAt` came
+ * before the next set or clear (docs/behaviour.md#access-policy).
+ */
+export function expiredOverrides(
+  overrides: readonly OverrideRecord[],
+  now: number,
+): OverrideRecord[] {
+  const actions = overrides
+    .slice()
+    .sort((a, b) => millis(a.setAt) - millis(b.setAt) || compareIds(a.id, b.id));
+  return actions.filter((o, i) => {
+    if (o.mode === null || o.expiresAt === null || o.expiresAt > now) return false;
+    const next = actions[i + 1];
+    return next === undefined || millis(next.setAt) > o.expiresAt * 1000;
+  });
+}
+
 export function historyOf(
   facts: readonly AppliedFact[],
   overrides: readonly OverrideRecord[],
+  now: number = Number.MAX_SAFE_INTEGER,
 ): HistoryEntry[] {
   const entries = new Map<string, HistoryEntry>();
   for (const f of facts) {
@@ -31,6 +55,17 @@ export function historyOf(
       appliedAt: o.setAt,
       reason: o.reason,
       actor: o.actor,
+    });
+  }
+  for (const o of expiredOverrides(overrides, now)) {
+    const id = expiryIdOf(o.id);
+    entries.set(id, {
+      id,
+      type: 'override.expired',
+      created: o.expiresAt!,
+      appliedAt: new Date(o.expiresAt! * 1000).toISOString(),
+      reason: o.reason,
+      actor: null,
     });
   }
   return Array.from(entries.values()).sort(

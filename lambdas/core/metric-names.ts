@@ -23,8 +23,14 @@ export const METRICS = {
   eventDuplicate: 'EventDuplicate',
   eventNoCustomer: 'EventNoCustomer',
   eventParked: 'EventParked',
-  /** Events whose owner this gate cannot key a record by (Accounts v2 customer_account). */
+  /** Events whose owner is not a customer id (acknowledged, not applied). */
   eventUnsupported: 'EventUnsupported',
+  /** Events with ids or dates Stripe never sends, dropped by a processor (EventBridge path). */
+  eventRefused: 'EventRefused',
+  /** Status item writes DynamoDB refused for the item's size (the customer answers from facts). */
+  statusWriteFailed: 'StatusWriteFailed',
+  /** canAllocate changes found due by time (grace ended, override or card expired). */
+  timeChangesDue: 'TimeChangesDue',
   parkedEvents: 'ParkedEvents',
   oldestParkedAgeSeconds: 'OldestParkedAgeSeconds',
   applyLatencyMs: 'ApplyLatencyMs',

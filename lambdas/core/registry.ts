@@ -11,6 +11,7 @@ export type ObjectKind =
   | 'payment_intent'
   | 'charge'
   | 'invoice'
+  | 'invoice_payment'
   | 'dispute'
   | 'payment_method'
   | 'source'
@@ -26,8 +27,10 @@ export interface Meanings {
   payment_intent: 'failed' | 'succeeded' | 'canceled';
   /** Legacy Charges API payments; a charge of a PaymentIntent only says whose charge it is. */
   charge: 'failed' | 'succeeded';
-  /** `settled` is terminal (paid or void). */
-  invoice: 'failed' | 'uncollectible' | 'action_required' | 'settled';
+  /** `settled` is terminal (paid or void); `overdue`: a sent invoice is past its due date. */
+  invoice: 'failed' | 'uncollectible' | 'action_required' | 'settled' | 'overdue';
+  /** An invoice's payment: links its PaymentIntent to the invoice (and names no customer). */
+  invoice_payment: 'paid';
   /** `updated` opens nothing; it closes the dispute when its status says so. */
   dispute: 'opened' | 'updated' | 'closed';
   /** `details` come from the newest event; `deleted` is terminal. */
@@ -42,9 +45,10 @@ export interface Meanings {
 
 /**
  * What a processor of the type may ask the Stripe API (with a key configured): `charge`, the
- * customer of a dispute's charge. Types without one never get the API key.
+ * customer of a dispute's charge; `invoice_payment`, the invoice a failed PaymentIntent pays.
+ * Types without one never get the API key.
  */
-export type StripeApiUse = 'charge';
+export type StripeApiUse = 'charge' | 'invoice_payment';
 
 interface EntryOf<K extends ObjectKind> {
   /** The Stripe event type, exactly as in `event.type`. */
@@ -60,7 +64,12 @@ interface EntryOf<K extends ObjectKind> {
 export type RegistryEntry = { [K in ObjectKind]: EntryOf<K> }[ObjectKind];
 
 export const REGISTRY: readonly RegistryEntry[] = [
-  { type: 'payment_intent.payment_failed', kind: 'payment_intent', meaning: 'failed' },
+  {
+    type: 'payment_intent.payment_failed',
+    kind: 'payment_intent',
+    meaning: 'failed',
+    stripeApi: 'invoice_payment',
+  },
   { type: 'payment_intent.succeeded', kind: 'payment_intent', meaning: 'succeeded' },
   { type: 'payment_intent.canceled', kind: 'payment_intent', meaning: 'canceled' },
   { type: 'charge.failed', kind: 'charge', meaning: 'failed' },
@@ -71,6 +80,8 @@ export const REGISTRY: readonly RegistryEntry[] = [
   { type: 'invoice.paid', kind: 'invoice', meaning: 'settled' },
   { type: 'invoice.payment_succeeded', kind: 'invoice', meaning: 'settled' },
   { type: 'invoice.voided', kind: 'invoice', meaning: 'settled' },
+  { type: 'invoice.overdue', kind: 'invoice', meaning: 'overdue' },
+  { type: 'invoice_payment.paid', kind: 'invoice_payment', meaning: 'paid' },
   { type: 'charge.dispute.created', kind: 'dispute', meaning: 'opened', stripeApi: 'charge' },
   { type: 'charge.dispute.updated', kind: 'dispute', meaning: 'updated', stripeApi: 'charge' },
   { type: 'charge.dispute.closed', kind: 'dispute', meaning: 'closed', stripeApi: 'charge' },

@@ -9,17 +9,19 @@
 // (deriveRecord), which is how a record is rebuilt.
 // Pure: no I/O.
 
-import type { Entry, EntryKind } from './entries';
+import type { Entry, EntryKind, InvoiceLink } from './entries';
 import type { AppliedFact, OverrideMode, OverrideRecord } from './facts';
-import { earlier, later, millis, openerOf, type Commit, type Opener } from './ordering';
+import { compareIds, earlier, later, millis, openerOf, type Commit, type Opener } from './ordering';
 import { ENTRY_VIEWS, entryKindOf, meaningOf, ruleForType } from './rules';
+import { dataStr } from './rules/common';
+import type { SummaryState } from './summary';
 
 /**
  * The version of the rules a record was computed with. Raise it when a rule changes what a
  * stored record means; records of older versions are counted and rebuilt
  * (`npm run rebuild`).
  */
-export const RULES_VERSION = 1;
+export const RULES_VERSION = 2;
 
 /** The operator action in force: the latest set or clear. */
 export interface OverrideState {
@@ -28,6 +30,15 @@ export interface OverrideState {
   readonly mode: OverrideMode | null;
   readonly reason: string | null;
   readonly setAt: string;
+  /** Unix seconds at which the override ends as if cleared; null: it does not expire. */
+  readonly expiresAt: number | null;
+}
+
+/** The customer's Accounts v2 id, from the newest event that named both ids. */
+export interface AccountAlias {
+  readonly account: string;
+  readonly created: number;
+  readonly eventId: string;
 }
 
 /** The last Stripe event applied (by commit time): the record's `livemode`. */
@@ -56,6 +67,13 @@ export interface StatusRecord {
   readonly override: OverrideState | null;
   /** The last commit, a Stripe event or an operator action (lastEventId, updatedAt). */
   readonly lastCommit: Commit | null;
+  /** The customer's Accounts v2 id, when an event named it with the customer id. */
+  readonly customerAccount: AccountAlias | null;
+  /**
+   * Entries past the status item's bound, counted instead of listed (the status item keeps
+   * them; the full derivation lists everything). @default none
+   */
+  readonly summary?: SummaryState | null;
 }
 
 export const EMPTY_RECORD: StatusRecord = {
@@ -65,7 +83,16 @@ export const EMPTY_RECORD: StatusRecord = {
   lastStripe: null,
   override: null,
   lastCommit: null,
+  customerAccount: null,
 };
+
+/** The newer of two aliases: the greater `created`, then the greater event id. */
+function newerAlias(a: AccountAlias | null, b: AccountAlias | null): AccountAlias | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  const byTime = b.created - a.created || compareIds(b.eventId, a.eventId);
+  return byTime > 0 ? b : a;
+}
 
 const maxOrNull = (a: number | null, b: number | null) =>
   a === null ? b : b === null ? a : Math.max(a, b);
@@ -87,40 +114,33 @@ function settle(
 }
 
 /**
- * Folds facts of one object into the record: `facts` are all the object's facts, and the
- * object's entry is recomputed from them; customer-level values merge each fact. With
- * `refold` false (a fact that cannot change its entry, see refoldsEntry), `facts` may be just
- * the fact being applied and the entry is left as it is.
+ * Folds facts of one object into the record: `facts` are all the object's facts and `links`
+ * the invoice links known for it, and the object's entry is recomputed from them;
+ * customer-level values merge each fact. With `refold` false (a fact that cannot change its
+ * entry, see refoldsEntry), `facts` may be just the fact being applied and the entry is left
+ * as it is.
  */
 export function applyObjectFacts(
   record: StatusRecord,
   objectId: string,
   facts: readonly AppliedFact[],
-  { refold = true }: { refold?: boolean } = {},
+  { refold = true, links = [] }: { refold?: boolean; links?: readonly InvoiceLink[] } = {},
 ): StatusRecord {
-  let { latestSuccess, deleted, lastStripe, lastCommit } = record;
+  let { latestSuccess, deleted, lastStripe, lastCommit, customerAccount } = record;
   for (const f of facts) {
-    const effect = ruleForType(f.type)?.customerEffect(f) ?? {};
-    if (effect.success) latestSuccess = maxOrNull(latestSuccess, f.created);
-    if (effect.deleted) deleted = earlier(deleted, openerOf(f));
+    const change = customerChange(f);
+    if (change.success !== undefined) latestSuccess = maxOrNull(latestSuccess, change.success);
+    if (change.deleted) deleted = earlier(deleted, change.deleted);
+    if (change.account) customerAccount = newerAlias(customerAccount, change.account);
     lastStripe = later(lastStripe, { id: f.eventId, at: f.appliedAt, livemode: f.livemode });
     lastCommit = later(lastCommit, { id: f.eventId, at: f.appliedAt });
   }
 
   const entries = new Map(record.entries);
-  const byKind = new Map<EntryKind, AppliedFact[]>();
   // Stripe ids never collide across kinds, but nothing here relies on it: each entry kind
-  // present among the facts is folded on its own.
-  for (const f of refold ? facts : []) {
-    const kind = entryKindOf(f);
-    if (kind === null) continue;
-    const list = byKind.get(kind);
-    if (list) list.push(f);
-    else byKind.set(kind, [f]);
-  }
-  for (const [kind, ofKind] of byKind) {
-    // Kinds sharing an entry kind share its fold (payment methods and sources).
-    const entry = ruleForType(ofKind[0]!.type)!.fold(ofKind, meaningOf);
+  // present among the facts is folded on its own (kinds sharing an entry kind, payment
+  // methods and sources, share its fold).
+  for (const [kind, entry] of refold ? objectEntries(facts, links) : []) {
     if (entry) entries.set(entryKey(kind, objectId), entry);
     else entries.delete(entryKey(kind, objectId));
   }
@@ -131,6 +151,45 @@ export function applyObjectFacts(
     deleted,
     lastStripe,
     lastCommit,
+    customerAccount,
+  };
+}
+
+/**
+ * The entries one object's facts and links fold into, per entry kind among its facts (null: the
+ * object contributes nothing of that kind). What a processor writes into the status item.
+ */
+export function objectEntries(
+  facts: readonly AppliedFact[],
+  links: readonly InvoiceLink[],
+): Map<EntryKind, Entry | null> {
+  const byKind = new Map<EntryKind, AppliedFact[]>();
+  for (const f of facts) {
+    const kind = entryKindOf(f);
+    if (kind === null) continue;
+    const list = byKind.get(kind);
+    if (list) list.push(f);
+    else byKind.set(kind, [f]);
+  }
+  const entries = new Map<EntryKind, Entry | null>();
+  for (const [kind, ofKind] of byKind) {
+    entries.set(kind, ruleForType(ofKind[0]!.type)!.fold(ofKind, meaningOf, links));
+  }
+  return entries;
+}
+
+/** What one fact changes at the customer level, beyond its object's entry. */
+export function customerChange(f: AppliedFact): {
+  success?: number;
+  deleted?: Opener;
+  account?: AccountAlias;
+} {
+  const effect = ruleForType(f.type)?.customerEffect(f) ?? {};
+  const account = dataStr(f, 'customerAccount');
+  return {
+    ...(effect.success ? { success: f.created } : {}),
+    ...(effect.deleted ? { deleted: openerOf(f) } : {}),
+    ...(account ? { account: { account, created: f.created, eventId: f.eventId } } : {}),
   };
 }
 
@@ -143,7 +202,7 @@ export function applyOverride(record: StatusRecord, o: OverrideRecord): StatusRe
     ...record,
     override:
       winner === action
-        ? { id: o.id, mode: o.mode, reason: o.reason, setAt: o.setAt }
+        ? { id: o.id, mode: o.mode, reason: o.reason, setAt: o.setAt, expiresAt: o.expiresAt }
         : record.override,
     lastCommit: later(record.lastCommit, action),
   };
@@ -167,6 +226,7 @@ function uniqueBy<T>(items: readonly T[], id: (t: T) => string, at: (t: T) => st
 export function deriveRecord(
   facts: readonly AppliedFact[],
   overrides: readonly OverrideRecord[],
+  links: readonly InvoiceLink[] = [],
 ): StatusRecord | null {
   const unique = uniqueBy(
     facts,
@@ -187,7 +247,9 @@ export function deriveRecord(
   }
   let record = EMPTY_RECORD;
   for (const [objectId, objectFacts] of byObject) {
-    record = applyObjectFacts(record, objectId, objectFacts);
+    record = applyObjectFacts(record, objectId, objectFacts, {
+      links: links.filter((l) => l.payment === objectId),
+    });
   }
   for (const o of actions) record = applyOverride(record, o);
   return record;

@@ -20,6 +20,43 @@ export interface StripeEvent {
 /** A Stripe customer id as the routes, commands and client accept it: `cus_` + letters and digits. */
 export const CUSTOMER_ID = /^cus_[A-Za-z0-9]+$/;
 
+/** An Accounts v2 id, which the customer routes also accept for the customer it names. */
+export const ACCOUNT_ID = /^acct_[A-Za-z0-9]+$/;
+
+/**
+ * An id as Stripe issues them: letters, digits, `_` and `-`, at most 255 characters
+ * (docs/behaviour.md#hostile-and-busy-customers). Anything else never reaches the table.
+ */
+export const STRIPE_ID = /^[A-Za-z0-9_-]{1,255}$/;
+
+/** How far in the future an event's `created` may be (clock skew): one day. */
+export const MAX_CREATED_AHEAD_SECONDS = 86_400;
+
+/**
+ * Why an event Stripe would never send is refused at the door, or null: an id a rule reads
+ * that is not a Stripe id, or a `created` more than a day ahead of `nowSeconds`.
+ */
+export function idsAndDatesProblem(
+  event: StripeEvent,
+  ids: readonly string[],
+  nowSeconds: number,
+): string | null {
+  for (const id of [event.id, ...ids]) {
+    if (!STRIPE_ID.test(id)) {
+      return id.length > 255
+        ? `an id is longer than 255 characters (${id.length})`
+        : 'an id holds a character other than letters, digits, "_" and "-"';
+    }
+  }
+  if (!Number.isSafeInteger(event.created) || event.created < 0) {
+    return '"created" must be a whole number of seconds';
+  }
+  if (event.created > nowSeconds + MAX_CREATED_AHEAD_SECONDS) {
+    return '"created" is more than a day in the future';
+  }
+  return null;
+}
+
 /** Prefix of the synthetic events `npm run backfill` queues (docs/behaviour.md#backfill). */
 export const BACKFILL_ID_PREFIX = 'bf_';
 

@@ -1,10 +1,12 @@
 // Lambda entry of the notifier: announcements go to the SNS topic.
 
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { expiryWarningDays, requiredString } from '../config';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { requiredString } from '../config';
 import { ENV } from '../lambda-env';
+import { settingsFromEnv } from '../settings';
 import { withLambdaContext, makeLogger } from '../observability';
 import { makeNotifierHandler } from './make-notifier';
+import { publishAnnouncement } from './sns-announcer';
 
 const sns = new SNSClient({});
 const topicArn = requiredString(process.env, ENV.topicArn);
@@ -14,21 +16,9 @@ const logger = makeLogger('notifier');
 export const handler = withLambdaContext(
   logger,
   makeNotifierHandler({
-    expiryWarningDays: expiryWarningDays(process.env),
+    settings: settingsFromEnv(process.env),
     clock: () => new Date(),
     logger,
-    announce: async (a) => {
-      await sns.send(
-        new PublishCommand({
-          TopicArn: topicArn,
-          Subject: `${a.customerId}: canAllocate ${a.canAllocate}`,
-          Message: JSON.stringify(a),
-          MessageAttributes: {
-            kind: { DataType: 'String', StringValue: 'canAllocate' },
-            canAllocate: { DataType: 'String', StringValue: String(a.canAllocate) },
-          },
-        }),
-      );
-    },
+    announce: (a) => publishAnnouncement(sns, topicArn, a),
   }),
 );

@@ -1,14 +1,16 @@
 // The notifier: fed by the table's stream, so every announcement is derived from a
 // committed change (a processor crash after its commit cannot lose one). Each status-item
-// write that changed canAllocate carries `flip`; the event-source filter lets only those
-// through, and the old and new images say what changed: no table read at all. A failed
-// announcement is retried with the rest of the batch (at least once, never skipped).
+// write that changed canAllocate carries `flip` and its cause (an event or override id, or a
+// cause of time: grace_ended, override_expired, card_expired, policy_changed); the
+// event-source filter lets only those through, and the old and new images say what changed:
+// no table read at all. A failed announcement is retried with the rest of the batch; one the
+// stream's retries cannot deliver is kept for `npm run redrive -- --announcements`.
 
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { decodeStatusItem } from '../adapters/status-item';
 import { STATUS_ATTR, STATUS_SK, customerOfStatusPk } from '../adapters/table-layout';
-import { statusFromRecord } from '../core/billing-status';
+import { statusFromRecord, type StatusSettings } from '../core/billing-status';
 import type { Logger } from '../observability';
 
 export interface Announcement {
@@ -16,13 +18,23 @@ export interface Announcement {
   canAllocate: boolean;
   /** Blocker reasons of the new status, e.g. ["payment_failed"]. */
   blockers: string[];
-  /** The event (`evt_...`) or override (`ovr_...`) whose commit made the change. */
+  /** The event (`evt_...`) or override (`ovr_...`) whose commit made the change, if one did. */
   eventId: string | null;
+  /** What made the change: that id, or `grace_ended`, `override_expired`, `card_expired`, `policy_changed`. */
+  cause: string;
   at: string;
 }
 
+/** Causes of a change that no event or override made. */
+export const TIME_CAUSES: ReadonlySet<string> = new Set([
+  'grace_ended',
+  'override_expired',
+  'card_expired',
+  'policy_changed',
+]);
+
 export interface NotifierDeps {
-  expiryWarningDays: number;
+  settings: StatusSettings;
   clock: () => Date;
   announce: (announcement: Announcement) => Promise<void>;
   logger: Logger;
@@ -52,26 +64,26 @@ export function makeNotifierHandler(deps: NotifierDeps) {
   const announceChange = async (change: NonNullable<ReturnType<typeof announcedChange>>) => {
     const after = decodeStatusItem(change.after);
     // Before any status a customer counts as allowed: only a change is news.
-    const before = change.before ? decodeStatusItem(change.before).canAllocate : true;
-    if (after.canAllocate === before) return;
+    const before = change.before ? decodeStatusItem(change.before).derived.canAllocate : true;
+    const canAllocate = after.derived.canAllocate;
+    if (canAllocate === before) return;
     const now = deps.clock();
     const status = statusFromRecord(
       change.customerId,
       after.record,
       Math.floor(now.getTime() / 1000),
-      deps.expiryWarningDays,
+      deps.settings,
     );
+    const cause = change.after[STATUS_ATTR.cause]?.S || (after.record.lastCommit?.id ?? '');
     await deps.announce({
       customerId: change.customerId,
-      canAllocate: after.canAllocate,
+      canAllocate,
       blockers: status.blockers.map((b) => b.reason),
-      eventId: after.record.lastCommit?.id ?? null,
+      eventId: TIME_CAUSES.has(cause) || cause === '' ? null : cause,
+      cause,
       at: now.toISOString(),
     });
-    logger.info('canAllocate announced', {
-      customerId: change.customerId,
-      canAllocate: after.canAllocate,
-    });
+    logger.info('canAllocate announced', { customerId: change.customerId, canAllocate, cause });
   };
 
   return async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {

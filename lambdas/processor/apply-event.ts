@@ -1,25 +1,30 @@
-// The use case of every processor: find the customer -> commit the fact (the one
-// conditional write that deduplicates) -> fold the event's object into the customer's
-// status item -> apply the events this one reveals a customer for.
-// Nothing here reads more than the event's own object: never the customer's whole history.
+// The use case of every processor: check the event's ids and dates -> find the customer ->
+// commit the fact (the one conditional write that deduplicates) -> fold the event's object
+// (and any payment it links to an invoice) into the customer's status item -> apply the
+// events this one reveals a customer for. Nothing here reads more than the objects the event
+// names: never the customer's whole history.
 
-import type { ChargeLookup } from '../adapters/stripe-api';
-import type { FactStore, ParkedEvent } from '../adapters/fact-store';
-import type { KindRule } from '../core/entries';
+import type { FactStore, ObjectFacts, ParkedEvent } from '../adapters/fact-store';
+import type { StatusChange } from '../adapters/status-writer';
+import type { StripeLookup } from '../adapters/stripe-api';
+import type { InvoiceLink, KindRule } from '../core/entries';
 import { MisroutedEventError } from '../core/errors';
 import type { AppliedFact, Fact } from '../core/facts';
-import { refoldsEntry, ruleForType } from '../core/rules';
-import { EMPTY_RECORD, applyObjectFacts } from '../core/status-record';
+import { registryEntry } from '../core/registry';
+import { eventProblem, refoldsEntry, ruleForType } from '../core/rules';
+import { customerChange, objectEntries } from '../core/status-record';
 import { stripeEventProblem, type StripeEvent } from '../core/stripe-event';
 
-export type ApplyOutcome = 'applied' | 'duplicate' | 'no_customer' | 'parked' | 'unsupported';
+export type ApplyOutcome =
+  'applied' | 'duplicate' | 'no_customer' | 'parked' | 'unsupported' | 'refused';
 
 /** The store methods applying an event may use. */
 export type ApplyStore = Pick<
   FactStore,
   | 'putFact'
+  | 'putLink'
   | 'objectFacts'
-  | 'updateStatus'
+  | 'applyToStatus'
   | 'ownerOf'
   | 'revealOwners'
   | 'park'
@@ -29,8 +34,11 @@ export type ApplyStore = Pick<
 
 export interface ApplyDeps {
   store: ApplyStore;
-  /** Set when a Stripe API key is configured: disputes then ask Stripe for their charge. */
-  chargeLookup: ChargeLookup | null;
+  /**
+   * Set when a Stripe API key is configured (and the type may ask, see the registry):
+   * disputes ask for their charge's customer, failed PaymentIntents for their invoice.
+   */
+  stripe: StripeLookup | null;
   clock: () => Date;
 }
 
@@ -41,7 +49,7 @@ export interface ApplyResult {
   customerId: string | null;
   /** Parked events this one revealed a customer for, applied now. */
   unparked: number;
-  /** Why the event was not applied (unsupported only). */
+  /** Why the event was not applied (unsupported and refused only). */
   reason?: string;
 }
 
@@ -70,67 +78,130 @@ export function parseQueuedEvent(body: string, expectedType: string | null): Str
 type Owner =
   | { customerId: string }
   | { none: true }
-  | { unknown: readonly string[]; chargeId: string | null }
+  | { unknown: readonly string[]; chargeId: string | null; accountId: string | null }
   | { unsupported: string };
 
-/** Whose record the event touches, looking up disputes and detaches. */
+/** Whose record the event touches, looking up disputes, detaches and Accounts v2 ids. */
 async function findCustomer(event: StripeEvent, rule: KindRule, deps: ApplyDeps): Promise<Owner> {
   const resolution = rule.resolveCustomer(event);
   if (resolution.kind === 'customer') return { customerId: resolution.customerId };
   if (resolution.kind === 'none') return { none: true };
   if (resolution.kind === 'unsupported') return { unsupported: resolution.reason };
-  return lookUpOwner(resolution.keys, resolution.chargeId, deps);
-}
-
-/** The owner an earlier event revealed, else the Stripe API's answer, else unknown. */
-async function lookUpOwner(
-  keys: readonly string[],
-  chargeId: string | null,
-  deps: ApplyDeps,
-): Promise<Owner> {
-  const known = await deps.store.ownerOf(keys);
-  if (known) return { customerId: known };
-  if (chargeId && deps.chargeLookup) {
-    // A charge without a customer: the dispute changes no record.
-    const customerId = await deps.chargeLookup.chargeCustomer(chargeId);
-    return customerId ? { customerId } : { none: true };
-  }
-  return { unknown: keys, chargeId };
+  return lookUpOwner(resolution.keys, resolution.chargeId, resolution.accountId ?? null, deps, {
+    askAccount: false,
+  });
 }
 
 /**
- * Commits a fact and folds its object into the status item. The fact write is the
- * deduplication; on a duplicate (a redelivery, perhaps after a crash between the two writes)
- * the status is brought up to date all the same, which changes nothing when it already is.
+ * The owner an earlier event revealed, else the Stripe API's answer, else unknown. Processors
+ * ask only for a dispute's charge; the sweeper also asks for an Accounts v2 id's customer
+ * (`askAccount`), so that no other processor needs the API key.
+ */
+async function lookUpOwner(
+  keys: readonly string[],
+  chargeId: string | null,
+  accountId: string | null,
+  deps: ApplyDeps,
+  { askAccount }: { askAccount: boolean },
+): Promise<Owner> {
+  const known = await deps.store.ownerOf(keys);
+  if (known) return { customerId: known };
+  const unknown = { unknown: keys, chargeId, accountId };
+  if (chargeId && deps.stripe) {
+    // A charge without a customer: the dispute changes no record.
+    const customerId = await deps.stripe.chargeCustomer(chargeId);
+    if (customerId !== undefined) return customerId ? { customerId } : { none: true };
+  }
+  if (accountId && askAccount && deps.stripe) {
+    const customerId = await deps.stripe.accountCustomer(accountId);
+    // Stripe knows no customer for the account yet: keep waiting for one.
+    if (customerId) {
+      await deps.store.revealOwners([accountId], customerId);
+      return { customerId };
+    }
+  }
+  return unknown;
+}
+
+/** The status-item entries of objects, each folded from all its facts and links. */
+function entriesOf(
+  objects: ReadonlyMap<string, ObjectFacts>,
+): NonNullable<StatusChange['entries']> {
+  const entries = [];
+  for (const [objectId, { facts, links }] of objects) {
+    const count = facts.length + links.length;
+    for (const [kind, entry] of objectEntries(facts, links)) {
+      entries.push({ kind, objectId, count, entry });
+    }
+  }
+  return entries;
+}
+
+/**
+ * With an API key, a failed PaymentIntent that nothing links to an invoice asks Stripe once
+ * which invoice it pays (docs/behaviour.md#access-policy); the answer, an invoice or none, is
+ * kept as its link, so it is never asked again.
+ */
+async function askForInvoice(
+  fact: AppliedFact,
+  known: ObjectFacts | undefined,
+  deps: ApplyDeps,
+): Promise<InvoiceLink | null> {
+  if (!deps.stripe || !known || registryEntry(fact.type)?.stripeApi !== 'invoice_payment') {
+    return null;
+  }
+  const linked =
+    known.links.length > 0 || known.facts.some((f) => typeof f.data.invoice === 'string');
+  if (linked) return null;
+  const invoice = await deps.stripe.paymentIntentInvoice(fact.objectId);
+  return invoice === undefined ? null : { payment: fact.objectId, invoice };
+}
+
+/**
+ * Commits a fact and folds its object, and every payment it links to an invoice, into the
+ * status item. The fact write is the deduplication; on a duplicate (a redelivery, perhaps
+ * after a crash between the writes) the status is brought up to date all the same, which
+ * changes nothing when it already is.
  */
 export async function commitFact(
   fact: Fact,
   customerId: string,
+  links: readonly InvoiceLink[],
   deps: ApplyDeps,
 ): Promise<'applied' | 'duplicate'> {
   const committed = await deps.store.putFact(customerId, fact, deps.clock().toISOString());
-  const refold = refoldsEntry(fact);
-  await deps.store.updateStatus(customerId, async (current) => {
-    // Read after the status item, so these facts include every fact the item reflects.
-    const facts = refold ? await deps.store.objectFacts(customerId, fact.objectId) : [];
-    return applyObjectFacts(
-      current?.record ?? EMPTY_RECORD,
-      fact.objectId,
-      withFact(facts, committed.fact),
-      { refold },
-    );
-  });
+  const applied = committed.fact;
+  const objects = new Map<string, ObjectFacts>();
+  if (refoldsEntry(applied)) {
+    // Read after the fact's commit: these include it, and every fact the item reflects.
+    const own = await deps.store.objectFacts(customerId, applied.objectId);
+    if (!own.facts.some((f) => f.eventId === applied.eventId)) own.facts.push(applied);
+    objects.set(applied.objectId, own);
+  }
+  const asked = await askForInvoice(applied, objects.get(applied.objectId), deps);
+  for (const link of asked ? [...links, asked] : links) {
+    await deps.store.putLink(customerId, link);
+    const known = objects.get(link.payment);
+    if (known) known.links.push(link);
+    // Read after the link's write, so the payment's fold sees it.
+    else objects.set(link.payment, await deps.store.objectFacts(customerId, link.payment));
+  }
+  await deps.store.applyToStatus(
+    customerId,
+    {
+      entries: entriesOf(objects),
+      commit: { id: applied.eventId, at: applied.appliedAt },
+      stripe: { id: applied.eventId, at: applied.appliedAt, livemode: applied.livemode },
+      ...customerChange(applied),
+    },
+    applied.eventId,
+  );
   return committed.outcome;
-}
-
-/** `facts` with `fact` in it (a strongly consistent read has it already; this is a guard). */
-function withFact(facts: AppliedFact[], fact: AppliedFact): AppliedFact[] {
-  return facts.some((f) => f.eventId === fact.eventId) ? facts : [...facts, fact];
 }
 
 /** Applies a parked event for its now-known customer, then removes it from the park. */
 async function applyParked(parked: ParkedEvent, customerId: string, deps: ApplyDeps) {
-  await commitFact(parked.fact, customerId, deps);
+  await commitFact(parked.fact, customerId, parked.links ?? [], deps);
   await deps.store.unpark(parked.eventId, parked.keys);
 }
 
@@ -170,28 +241,44 @@ export async function applyEvent(
     customerId,
     unparked,
   });
+  // Ids and dates Stripe never sends stop here (the verifier refuses them on the webhook).
+  const problem = eventProblem(event, Math.floor(deps.clock().getTime() / 1000));
+  if (problem) return { ...result('refused', null), reason: problem };
 
   let owner = await findCustomer(event, rule, deps);
   if ('unsupported' in owner) return { ...result('unsupported', null), reason: owner.unsupported };
   if ('none' in owner) return result('no_customer', null);
   const fact = rule.toFact(event);
+  const links = rule.links?.(event) ?? [];
   let parkedKeys: readonly string[] = [];
   if ('unknown' in owner) {
     // Park, then look again: the park marks each key in the same item whose atomic update
     // records its owner, so either the revealer sees this event waiting or this sees it.
     parkedKeys = owner.unknown;
-    const parked = { eventId: event.id, type: event.type, fact, keys: [...parkedKeys] };
     const known = await deps.store.park(
-      { ...parked, chargeId: owner.chargeId },
+      {
+        eventId: event.id,
+        type: event.type,
+        fact,
+        keys: [...parkedKeys],
+        chargeId: owner.chargeId,
+        accountId: owner.accountId,
+        links: [...links],
+      },
       deps.clock().getTime(),
     );
     if (!known) return result('parked', null);
     owner = { customerId: known };
   }
-  const outcome = await commitFact(fact, owner.customerId, deps);
+  const outcome = await commitFact(fact, owner.customerId, links, deps);
   // Unpark only after the commit: a crash in between leaves the event parked, never lost.
   if (parkedKeys.length > 0) await deps.store.unpark(event.id, parkedKeys);
-  const unparked = await revealOwners(rule.revealKeys(event), owner.customerId, deps);
+  const alias = typeof fact.data.customerAccount === 'string' ? [fact.data.customerAccount] : [];
+  const unparked = await revealOwners(
+    [...rule.revealKeys(event), ...alias],
+    owner.customerId,
+    deps,
+  );
   return result(outcome, owner.customerId, unparked);
 }
 
@@ -200,7 +287,9 @@ export async function retryParked(
   parked: ParkedEvent,
   deps: ApplyDeps,
 ): Promise<'applied' | 'no_customer' | 'parked'> {
-  const owner = await lookUpOwner(parked.keys, parked.chargeId, deps);
+  const owner = await lookUpOwner(parked.keys, parked.chargeId, parked.accountId ?? null, deps, {
+    askAccount: true,
+  });
   if ('unknown' in owner || 'unsupported' in owner) return 'parked';
   if ('none' in owner) {
     await deps.store.unpark(parked.eventId, parked.keys);

@@ -4,7 +4,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { requiredString } from '../config';
 import { FactStore } from '../adapters/fact-store';
-import { chargeLookupFromEnv } from '../adapters/stripe-api';
+import { stripeLookupFromEnv } from '../adapters/stripe-api';
+import { settingsFromEnv } from '../settings';
 import { ENV } from '../lambda-env';
 import { withLambdaContext, makeLogger, makeMetrics } from '../observability';
 import { makeProcessorHandler } from './make-processor';
@@ -12,13 +13,21 @@ import { makeProcessorHandler } from './make-processor';
 const env = process.env;
 
 const logger = makeLogger('processor');
+const settings = settingsFromEnv(env);
+const store = new FactStore(new DynamoDBClient({}), requiredString(env, ENV.tableName), {
+  settings,
+  settingsHash: settings.hash,
+  clock: Date.now,
+});
 
 export const handler = withLambdaContext(
   logger,
   makeProcessorHandler({
     eventType: requiredString(env, ENV.eventType),
-    store: new FactStore(new DynamoDBClient({}), requiredString(env, ENV.tableName)),
-    chargeLookup: chargeLookupFromEnv(env),
+    store,
+    // Only the types that may ask Stripe get the key's secret (lib/processing.ts).
+    stripe: stripeLookupFromEnv(env),
+    markOversize: (customerId) => store.status.markOversize(customerId),
     clock: () => new Date(),
     logger,
     metrics: makeMetrics('processor'),

@@ -6,11 +6,15 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { METRICS } from '../core/metric-names';
 import { MetricUnit, since, type Logger, type Metrics } from '../observability';
+import { MESSAGE_ATTRIBUTES, eventTextOf } from '../adapters/queue-layout';
+import { StatusItemTooLargeError } from '../adapters/status-writer';
 import { applyEvent, type ApplyDeps, type ApplyOutcome } from './apply-event';
 
 export interface ProcessorDeps extends ApplyDeps {
   /** The one event type this processor's queue carries (null: any handled type). */
   eventType: string | null;
+  /** Marks a customer's status item whose write failed for its size. */
+  markOversize?: (customerId: string) => Promise<void>;
   logger: Logger;
   metrics: Metrics;
 }
@@ -21,6 +25,13 @@ const OUTCOME_METRIC: Record<ApplyOutcome, string> = {
   no_customer: METRICS.eventNoCustomer,
   parked: METRICS.eventParked,
   unsupported: METRICS.eventUnsupported,
+  refused: METRICS.eventRefused,
+};
+
+/** Acknowledged but not applied: worth a warning (the metric counts them too). */
+const WARNED: Partial<Record<ApplyOutcome, string>> = {
+  unsupported: 'event not applied: its owner is not a customer id',
+  refused: 'event dropped: it holds an id or date Stripe never sends',
 };
 
 export function makeProcessorHandler(deps: ProcessorDeps) {
@@ -29,7 +40,11 @@ export function makeProcessorHandler(deps: ProcessorDeps) {
   const processRecord = async (record: SQSRecord) => {
     const start = performance.now();
     try {
-      const result = await applyEvent(record.body, deps.eventType, deps);
+      const body = eventTextOf(
+        record.body,
+        record.messageAttributes?.[MESSAGE_ATTRIBUTES.encoding]?.stringValue,
+      );
+      const result = await applyEvent(body, deps.eventType, deps);
       const latencyMs = since(start);
       metrics.addMetric(OUTCOME_METRIC[result.outcome], MetricUnit.Count, 1);
       metrics.addMetric(METRICS.applyLatencyMs, MetricUnit.Milliseconds, latencyMs);
@@ -42,16 +57,16 @@ export function makeProcessorHandler(deps: ProcessorDeps) {
         latencyMs,
         receiveCount: record.attributes.ApproximateReceiveCount,
       };
-      // Acknowledged but not applied: worth a warning (the metric counts them too).
-      if (result.outcome === 'unsupported') {
-        logger.warn('event not applied: its owner is not a customer id', {
-          ...line,
-          reason: result.reason,
-        });
-      } else {
-        logger.debug('event processed', line);
-      }
+      const warning = WARNED[result.outcome];
+      if (warning) logger.warn(warning, { ...line, reason: result.reason });
+      else logger.debug('event processed', line);
     } catch (err) {
+      if (err instanceof StatusItemTooLargeError) {
+        // Loud: the item is marked so readers answer from the facts, the message retries and
+        // dead-letters (the DLQ alarm), and the metric has an alarm of its own.
+        metrics.addMetric(METRICS.statusWriteFailed, MetricUnit.Count, 1);
+        await deps.markOversize?.(err.customerId).catch(() => undefined);
+      }
       logger.error('event failed; left for redelivery', {
         messageId: record.messageId,
         eventId: record.messageAttributes?.eventId?.stringValue,

@@ -1,21 +1,43 @@
-// The status API (docs/behaviour.md#local-mode): billing status and history reads, operator overrides.
-// A status read is one GetItem of the customer's status item. Behind API Gateway with IAM
-// authorisation in AWS; on 127.0.0.1 locally.
+// The status API (docs/behaviour.md#local-mode): billing status and history reads, operator
+// overrides (which may expire), and the list of customers in trouble. A status read is one
+// GetItem of the customer's status item, evaluated at the moment of the read under the
+// deployment's settings. Behind API Gateway with IAM authorisation in AWS; on 127.0.0.1
+// locally.
 
 import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { FactStore } from '../adapters/fact-store';
-import { statusFromRecord } from '../core/billing-status';
+import type { FactStore, StoredStatus } from '../adapters/fact-store';
+import type { Item } from '../adapters/status-item';
+import type { StatusSettings } from '../core/billing-status';
 import { BadRequestError } from '../core/errors';
-import type { OverrideMode, OverrideRecord } from '../core/facts';
+import type { BillingStatus, OverrideMode, OverrideRecord } from '../core/facts';
 import { HistoryQueryError, pageOf, parseHistoryQuery } from '../core/history';
-import type { StatusRecord } from '../core/status-record';
-import { CUSTOMER_ID } from '../core/stripe-event';
+import { parseDuration } from '../core/policy';
+import { ACCOUNT_ID, CUSTOMER_ID } from '../core/stripe-event';
 import type { Logger } from '../observability';
+import {
+  customerOfId,
+  LIST_MAX_LIMIT,
+  listingPage,
+  statusOfStored,
+  type TroubleState,
+} from './listing';
+
+export { isInState, type TroubleState } from './listing';
 
 export interface StatusApiDeps {
-  store: Pick<FactStore, 'readStatus' | 'recordOverride' | 'history'>;
-  expiryWarningDays: number;
+  store: Pick<
+    FactStore,
+    | 'readStatus'
+    | 'recordOverride'
+    | 'history'
+    | 'ownerOf'
+    | 'allFacts'
+    | 'overrides'
+    | 'customersIn'
+    | 'readStatuses'
+  >;
+  settings: StatusSettings;
   clock: () => Date;
   logger: Logger;
   /**
@@ -26,7 +48,10 @@ export interface StatusApiDeps {
 }
 
 const ROUTE = /\/customers\/([^/]+)\/(billing-status|events|override)\/?$/;
+const LIST_ROUTE = /\/customers\/?$/;
 const MAX_REASON = 500;
+/** An override expires at most this far ahead. */
+export const MAX_OVERRIDE_SECONDS = 365 * 86_400;
 
 type Result = APIGatewayProxyStructuredResultV2;
 
@@ -53,17 +78,27 @@ export function newOverrideId(now: Date): string {
   return `ovr_${time}${randomBytes(6).toString('hex')}`;
 }
 
-export function parseOverrideBody(raw: string | undefined): { mode: OverrideMode; reason: string } {
+export interface OverrideRequest {
+  mode: OverrideMode;
+  reason: string;
+  /** Unix seconds; null: the override does not expire. */
+  expiresAt: number | null;
+}
+
+/** The body of `PUT .../override`, validated at `nowSeconds` (docs/behaviour.md#access-policy). */
+export function parseOverrideBody(raw: string | undefined, nowSeconds: number): OverrideRequest {
   let body: unknown;
   try {
     body = JSON.parse(raw ?? '');
   } catch {
-    throw new BadRequestError('body must be JSON: {"mode": "allow" | "deny", "reason": "..."}');
+    throw new BadRequestError(
+      'body must be JSON: {"mode": "allow" | "deny", "reason": "...", "expiresIn"?: "5d"}',
+    );
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new BadRequestError('body must be a JSON object');
   }
-  const { mode, reason } = body as Record<string, unknown>;
+  const { mode, reason, expiresAt, expiresIn } = body as Record<string, unknown>;
   if (mode !== 'allow' && mode !== 'deny') {
     throw new BadRequestError('"mode" must be "allow" or "deny"');
   }
@@ -73,7 +108,29 @@ export function parseOverrideBody(raw: string | undefined): { mode: OverrideMode
   if ([...reason].length > MAX_REASON) {
     throw new BadRequestError('"reason" is too long: at most 500 characters');
   }
-  return { mode, reason };
+  if (expiresAt !== undefined && expiresIn !== undefined) {
+    throw new BadRequestError('give "expiresAt" or "expiresIn", not both');
+  }
+  let expires: number | null = null;
+  if (expiresIn !== undefined) {
+    const seconds = parseDuration(expiresIn, MAX_OVERRIDE_SECONDS);
+    if (seconds === null || seconds === 0) {
+      throw new BadRequestError(
+        '"expiresIn" must be a duration of seconds, or digits followed by s, m, h or d (e.g. "5d"), more than 0 and at most 365 days',
+      );
+    }
+    expires = nowSeconds + seconds;
+  } else if (expiresAt !== undefined) {
+    if (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt)) {
+      throw new BadRequestError('"expiresAt" must be unix seconds (a whole number)');
+    }
+    if (expiresAt <= nowSeconds) throw new BadRequestError('"expiresAt" must be in the future');
+    if (expiresAt > nowSeconds + MAX_OVERRIDE_SECONDS) {
+      throw new BadRequestError('"expiresAt" must be at most 365 days ahead');
+    }
+    expires = expiresAt;
+  }
+  return { mode, reason, expiresAt: expires };
 }
 
 /** Who acts: the IAM caller in AWS (the routes require IAM auth); locally a header. */
@@ -93,22 +150,36 @@ function bodyText(event: APIGatewayProxyEventV2): string | undefined {
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
 }
 
+function encodeListCursor(key: Item, state: TroubleState): string {
+  return Buffer.from(JSON.stringify([state, key])).toString('base64url');
+}
+
+function decodeListCursor(cursor: string, state: TroubleState): Item {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(parsed) && parsed[0] === state && typeof parsed[1] === 'object') {
+      return parsed[1] as Item;
+    }
+  } catch {
+    // refused below
+  }
+  throw new BadRequestError('"cursor" is not a cursor this list gave for this state');
+}
+
 export function makeStatusApiHandler(deps: StatusApiDeps) {
   const { store, logger } = deps;
-  const statusJson = (customerId: string, record: StatusRecord) =>
-    json(
-      200,
-      statusFromRecord(
-        customerId,
-        record,
-        Math.floor(deps.clock().getTime() / 1000),
-        deps.expiryWarningDays,
-      ),
-    );
+  const nowSeconds = () => Math.floor(deps.clock().getTime() / 1000);
+
+  /** The status of a stored item now; an item whose write failed for its size answers from the facts. */
+  const statusOf = (customerId: string, stored: StoredStatus): Promise<BillingStatus> =>
+    statusOfStored(store, customerId, stored, nowSeconds(), deps.settings);
+
+  /** The customer id a route names: a `cus_` id, or an `acct_` id's customer (null: unknown). */
+  const customerOf = (id: string): Promise<string | null> => customerOfId(store, id);
 
   const writeOverride = async (
     customerId: string,
-    change: { mode: OverrideMode; reason: string } | null,
+    change: OverrideRequest | null,
     actor: string,
   ) => {
     const now = deps.clock();
@@ -118,20 +189,21 @@ export function makeStatusApiHandler(deps: StatusApiDeps) {
       mode: change?.mode ?? null,
       reason: change?.reason ?? null,
       setAt: now.toISOString(),
+      expiresAt: change?.expiresAt ?? null,
       actor,
     };
     // A set creates the record; a clear alone does not.
     const written = await store.recordOverride(record, { createRecord: change !== null });
     if (!written) return unknownCustomer(customerId);
     logger.info('override recorded', { customerId, overrideId: record.id, mode: record.mode });
-    return statusJson(customerId, written);
+    return json(200, await statusOf(customerId, written));
   };
 
   const history = async (customerId: string, event: APIGatewayProxyEventV2) => {
     const query = parseHistoryQuery(event.queryStringParameters ?? {});
     const stored = await store.readStatus(customerId);
     if (!stored) return unknownCustomer(customerId);
-    const page = pageOf(await store.history(customerId, stored), query);
+    const page = pageOf(await store.history(customerId, stored, nowSeconds()), query);
     const result = json(200, page.entries);
     if (page.next) {
       const params = new URLSearchParams({ limit: String(query.limit), cursor: page.next });
@@ -141,22 +213,68 @@ export function makeStatusApiHandler(deps: StatusApiDeps) {
     return result;
   };
 
+  const list = async (event: APIGatewayProxyEventV2) => {
+    const params = event.queryStringParameters ?? {};
+    const state = params.state;
+    if (state !== 'blocked' && state !== 'grace' && state !== 'warned') {
+      throw new BadRequestError('"state" must be "blocked", "grace" or "warned"');
+    }
+    let limit = LIST_MAX_LIMIT;
+    if (params.limit !== undefined) {
+      if (
+        !/^\d{1,4}$/.test(params.limit) ||
+        Number(params.limit) < 1 ||
+        Number(params.limit) > LIST_MAX_LIMIT
+      ) {
+        throw new BadRequestError(`"limit" must be a whole number from 1 to ${LIST_MAX_LIMIT}`);
+      }
+      limit = Number(params.limit);
+    }
+    const start = params.cursor === undefined ? null : decodeListCursor(params.cursor, state);
+    const page = await listingPage(store, state, {
+      limit,
+      start,
+      now: nowSeconds(),
+      settings: deps.settings,
+    });
+    const result = json(200, page.entries);
+    if (page.next) {
+      const next = new URLSearchParams({
+        state,
+        limit: String(limit),
+        cursor: encodeListCursor(page.next, state),
+      });
+      result.headers = { ...result.headers, link: `<${event.rawPath}?${next}>; rel="next"` };
+    }
+    return result;
+  };
+
   return async (event: APIGatewayProxyEventV2): Promise<Result> => {
     const method = event.requestContext.http.method.toUpperCase();
-    // The path carries the route both behind API Gateway (possibly under a stage or base
-    // path prefix) and behind the local front.
-    const match = ROUTE.exec(event.rawPath);
-    if (!match) return json(404, { error: 'not found' });
-    const customerId = event.pathParameters?.customerId ?? safeDecode(match[1]!);
-    const resource = match[2]!;
-    if (!CUSTOMER_ID.test(customerId)) {
-      return json(400, { error: 'customer id must be "cus_" followed by letters and digits' });
-    }
     try {
+      if (LIST_ROUTE.test(event.rawPath)) {
+        if (method !== 'GET') return json(405, { error: 'method not allowed' });
+        return await list(event);
+      }
+      // The path carries the route both behind API Gateway (possibly under a stage or base
+      // path prefix) and behind the local front.
+      const match = ROUTE.exec(event.rawPath);
+      if (!match) return json(404, { error: 'not found' });
+      const id = event.pathParameters?.customerId ?? safeDecode(match[1]!);
+      const resource = match[2]!;
+      if (!CUSTOMER_ID.test(id) && !ACCOUNT_ID.test(id)) {
+        return json(400, {
+          error:
+            'customer id must be "cus_" (or an Accounts v2 "acct_") followed by letters and digits',
+        });
+      }
+      const customerId = await customerOf(id);
+      if (!customerId) return unknownCustomer(id);
       if (resource === 'override') {
         const actor = actorOf(event, deps.trustActorHeader);
         if (method === 'PUT') {
-          return await writeOverride(customerId, parseOverrideBody(bodyText(event)), actor);
+          const change = parseOverrideBody(bodyText(event), nowSeconds());
+          return await writeOverride(customerId, change, actor);
         }
         if (method === 'DELETE') return await writeOverride(customerId, null, actor);
         return json(405, { error: 'method not allowed' });
@@ -164,7 +282,7 @@ export function makeStatusApiHandler(deps: StatusApiDeps) {
       if (method !== 'GET') return json(405, { error: 'method not allowed' });
       if (resource === 'events') return await history(customerId, event);
       const stored = await store.readStatus(customerId);
-      return stored ? statusJson(customerId, stored.record) : unknownCustomer(customerId);
+      return stored ? json(200, await statusOf(customerId, stored)) : unknownCustomer(id);
     } catch (err) {
       if (err instanceof BadRequestError || err instanceof HistoryQueryError) {
         return json(400, { error: err.message });

@@ -16,6 +16,7 @@ import {
   SignatureError,
 } from '../core/errors';
 import { METRICS } from '../core/metric-names';
+import { eventProblem } from '../core/rules';
 import { stripeEventProblem, type StripeEvent } from '../core/stripe-event';
 import { MetricUnit, since, type Logger, type Metrics } from '../observability';
 
@@ -169,6 +170,9 @@ export function makeVerifierHandler(deps: VerifierDeps) {
         outcome: 'ignored',
       };
     }
+    // Ids and dates Stripe never sends stop at the door (docs/behaviour.md#hostile-and-busy-customers).
+    const problem = eventProblem(stripeEvent, Math.floor(deps.clock().getTime() / 1000));
+    if (problem) throw new InvalidPayloadError(`payload is not a Stripe event: ${problem}`);
     await deps.queue.send({
       id: stripeEvent.id,
       type: stripeEvent.type,
@@ -181,21 +185,19 @@ export function makeVerifierHandler(deps: VerifierDeps) {
     };
   };
 
-  const count = (name: string) => metrics.addMetric(name, MetricUnit.Count, 1);
-
   return async (event: APIGatewayProxyEventV2): Promise<Result> => {
     const start = performance.now();
     const log: LogFields = {};
-    count(METRICS.webhookReceived);
+    // Refusals only: a queued or ignored webhook writes no metric line (a line per webhook
+    // is paid for per million; API Gateway and Lambda count requests and invocations free).
+    let counted = false;
+    const count = (name: string) => {
+      metrics.addMetric(name, MetricUnit.Count, 1);
+      counted = true;
+    };
     try {
       const { result, outcome } = await handle(event, log);
-      count(
-        outcome === 'queued'
-          ? METRICS.webhookQueued
-          : outcome === 'ignored'
-            ? METRICS.webhookIgnored
-            : METRICS.webhookRejected,
-      );
+      if (outcome === 'method_not_allowed') count(METRICS.webhookRejected);
       // A handled webhook writes no line at the default level: logs are part of the cost
       // per webhook. Refusals (below, and a wrong method) are worth a warning.
       const line = { outcome, status: result.statusCode, ...log, latencyMs: since(start) };
@@ -225,7 +227,7 @@ export function makeVerifierHandler(deps: VerifierDeps) {
       });
       return json(status, { error: err.message });
     } finally {
-      metrics.publishStoredMetrics();
+      if (counted) metrics.publishStoredMetrics();
     }
   };
 }

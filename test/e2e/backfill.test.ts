@@ -79,7 +79,7 @@ describe('backfill through npm start', () => {
         eventId: `bf_${invoice.id as string}_${listingTime}`,
       },
       {
-        reason: 'subscription_unpaid',
+        reason: 'subscription_past_due',
         objectId: subscription.id,
         since: listingTime,
         eventId: `bf_${subscription.id as string}_${listingTime}`,
@@ -103,7 +103,7 @@ describe('backfill through npm start', () => {
       },
       { what: 'the invoice blocker to go' },
     );
-    expect(after.blockers.map((b) => b.reason)).toEqual(['subscription_unpaid']);
+    expect(after.blockers.map((b) => b.reason)).toEqual(['subscription_past_due']);
   });
 
   it('lets a newer real subscription update override the backfilled past_due', async () => {

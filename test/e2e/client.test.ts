@@ -1,14 +1,16 @@
 // The built client package (client/dist, as published) against `npm start`: for a blocked,
 // an allowed, an overridden and an unknown customer it gives the status API's answer, read
-// straight from the local DynamoDB table. The package is built here first, so this file
-// always tests the current source; its types are compiled as a consumer would compile them.
-import { spawn, spawnSync } from 'node:child_process';
+// straight from the local DynamoDB table with what `.local/stack.json` records; `ready()`
+// tells the stack's own key from another; a table it cannot find is a configuration error.
+// The package is built here first, so this file always tests the current source (the
+// tarball in fresh apps is test/e2e/package.test.ts).
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import ts from 'typescript';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_AWS } from '../../bin/local/local-aws';
+import { LOCAL_TABLE } from '../../bin/local/start';
 import type { LocalState } from '../../bin/local/state-file';
 import { buildEvent, stripeId } from '../../bin/events/stripe-events';
 import type { BillingStatus } from '../../lambdas/core/facts';
@@ -17,15 +19,14 @@ import { ROOT, startLocalStack, type LocalStack } from './npm-start';
 
 type ClientPackage = typeof import('../../client/src/index');
 
-const PACKAGE = 'stripe-billing-gate-client';
-const DIST = path.join(ROOT, 'client', 'dist');
 const SECRET = 'whsec_client_package_test_secret';
 
 let stack: LocalStack;
 let base: string;
 let state: LocalState;
-let pkg: ClientPackage;
+/** A client configured by the state file alone, as a service pointed at npm start is. */
 let dynamo: DynamoDBClient;
+let pkg: ClientPackage;
 
 /** `npm run build -w client`, as a developer or `npm pack` runs it. */
 function buildClient(): Promise<void> {
@@ -77,16 +78,45 @@ beforeAll(async () => {
   [stack] = await Promise.all([
     startLocalStack({
       env: { STRIPE_WEBHOOK_SECRET: SECRET },
-      stateDirPrefix: 'sbg-client-',
+      stateDirPrefix: 'client-',
       readyTimeoutMs: 200_000,
     }),
     buildClient(),
   ]);
-  ({ base, state, dynamo } = stack);
-  pkg = (await import(/* @vite-ignore */ PACKAGE)) as ClientPackage;
+  ({ base, state } = stack);
+  const recorded = JSON.parse(readFileSync(stack.stateFile, 'utf8')) as LocalState;
+  dynamo = new DynamoDBClient({
+    endpoint: recorded.dynamoEndpoint,
+    region: recorded.region,
+    credentials: recorded.credentials,
+  });
+  pkg = (await import(
+    /* @vite-ignore */ path.join(ROOT, 'client', 'dist', 'index.js')
+  )) as ClientPackage;
 }, 240_000);
 
-afterAll(() => stack?.stop(), 30_000);
+afterAll(async () => {
+  dynamo?.destroy();
+  await stack?.stop();
+}, 30_000);
+
+describe('.local/stack.json and the banner', () => {
+  it('record the endpoint, table, region and credentials a client needs', () => {
+    // Act
+    const recorded = JSON.parse(readFileSync(stack.stateFile, 'utf8')) as LocalState;
+
+    // Assess
+    expect(recorded).toMatchObject({
+      dynamoEndpoint: state.dynamoEndpoint,
+      tableName: LOCAL_TABLE,
+      region: LOCAL_AWS.region,
+      credentials: LOCAL_AWS.credentials,
+    });
+    expect(stack.output()).toContain(
+      `table:    ${LOCAL_TABLE} at ${state.dynamoEndpoint}, region ${LOCAL_AWS.region}, access key id ${LOCAL_AWS.credentials.accessKeyId}, secret ${LOCAL_AWS.credentials.secretAccessKey}`,
+    );
+  });
+});
 
 describe('the built client against npm start', { timeout: 90_000 }, () => {
   it('agrees with the status API for a blocked, an allowed, an overridden and an unknown customer', async () => {
@@ -114,6 +144,7 @@ describe('the built client against npm start', { timeout: 90_000 }, () => {
     const gate = pkg.createBillingGate({ tableName: state.tableName, client: dynamo });
 
     // Act
+    await gate.ready();
     const checks = await Promise.all(
       [blocked, allowed, overridden, unknown].map((c) => gate.check(c)),
     );
@@ -149,145 +180,46 @@ describe('the built client against npm start', { timeout: 90_000 }, () => {
     expect(unknown).toEqual({ canAllocate: false, status: null, source: 'table' });
   });
 
-  it('answers per onError, and reports the error, when the table cannot be read', async () => {
-    const observed: Error[] = [];
+  it('rejects ready() with another access key: DynamoDB Local shows it no table, and the message says why', async () => {
+    // Prepare
+    const other = new DynamoDBClient({
+      endpoint: state.dynamoEndpoint,
+      region: state.region,
+      credentials: { accessKeyId: 'another', secretAccessKey: 'local' },
+    });
+    const gate = pkg.createBillingGate({ tableName: state.tableName, client: other });
+
+    // Act
+    const error = (await gate.ready().catch((e: unknown) => e)) as InstanceType<
+      ClientPackage['GateNotReadyError']
+    >;
+    other.destroy();
+
+    // Assess
+    expect(error).toBeInstanceOf(pkg.GateNotReadyError);
+    expect(error).toMatchObject({ kind: 'configuration', problem: 'table_not_found' });
+    expect(error.message).toContain(
+      `table "${state.tableName}" not found in region ${state.region} at ${state.dynamoEndpoint}`,
+    );
+    expect(error.message).toContain('check the access key id too');
+  });
+
+  it('answers a table it cannot find per onError.configuration, logging and reporting it as configuration', async () => {
+    const observed: [string, string][] = [];
     const logged: string[] = [];
     const gate = pkg.createBillingGate({
       tableName: `${state.tableName}-missing`,
       client: dynamo,
-      onError: 'deny',
-      logger: { warn: (m) => logged.push(m), error: (m) => logged.push(m) },
-      onErrorObserved: (e) => observed.push(e),
+      onError: { configuration: 'deny' },
+      logger: { warn: (m) => logged.push(`warn ${m}`), error: (m) => logged.push(`error ${m}`) },
+      onErrorObserved: (e, _customer, kind) => observed.push([e.name, kind]),
     });
 
     const r = await gate.check(stripeId('cus'));
 
     expect(r).toEqual({ canAllocate: false, status: null, source: 'error' });
-    expect(observed.map((e) => e.name)).toEqual(['ResourceNotFoundException']);
+    expect(observed).toEqual([['ResourceNotFoundException', 'configuration']]);
     expect(logged).toHaveLength(1);
-  });
-
-  it('runs in plain Node, imported by its package name', () => {
-    // A fresh Node process, no test runner: what a provisioning service does.
-    const script = `
-      import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-      import { createBillingGate, STATUS_ITEM_FORMAT } from '${PACKAGE}';
-      const client = new DynamoDBClient(JSON.parse(process.env.CLIENT_CONFIG));
-      const gate = createBillingGate({ tableName: process.env.TABLE, client, unknownCustomer: 'deny' });
-      const r = await gate.check(process.env.CUSTOMER);
-      console.log(JSON.stringify({ r, STATUS_ITEM_FORMAT }));
-    `;
-    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: {
-        ...process.env,
-        AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        CLIENT_CONFIG: JSON.stringify({ ...LOCAL_AWS, endpoint: state.dynamoEndpoint }),
-        TABLE: state.tableName,
-        CUSTOMER: stripeId('cus'),
-      },
-    });
-
-    expect(run.stderr).toBe('');
-    expect(JSON.parse(run.stdout)).toEqual({
-      r: { canAllocate: false, status: null, source: 'table' },
-      STATUS_ITEM_FORMAT: 1,
-    });
-  });
-});
-
-describe('the built package', () => {
-  it('imports nothing at run time but the AWS SDK DynamoDB client', () => {
-    const code = readFileSync(path.join(DIST, 'index.js'), 'utf8');
-    const specifiers = [
-      ...code.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s*["']([^"']+)["']/g),
-    ].map((m) => m[1]);
-    const dynamic = [...code.matchAll(/\b(?:import|require)\s*\(\s*["']([^"']+)["']/g)].map(
-      (m) => m[1],
-    );
-
-    expect(new Set([...specifiers, ...dynamic])).toEqual(new Set(['@aws-sdk/client-dynamodb']));
-    const manifest = JSON.parse(
-      readFileSync(path.join(ROOT, 'client', 'package.json'), 'utf8'),
-    ) as {
-      dependencies: Record<string, string>;
-    };
-    expect(Object.keys(manifest.dependencies)).toEqual(['@aws-sdk/client-dynamodb']);
-  });
-
-  it('has one declaration file, referencing no file outside dist, that a consumer compiles against', () => {
-    // Prepare: a consumer's file, resolved from the repository root as an installed package.
-    const consumer = path.join(ROOT, 'client-consumer.virtual.ts');
-    const source = `
-      import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-      import { createBillingGate, UnknownStatusFormatError, type BillingStatus, type GateCheck } from '${PACKAGE}';
-      const gate = createBillingGate({
-        tableName: 'table',
-        client: new DynamoDBClient({}),
-        cacheSeconds: 5,
-        consistentRead: false,
-        onError: 'allow',
-        unknownCustomer: 'deny',
-        expiryWarningDays: 30,
-        logger: console,
-        onErrorObserved: (e: Error, customerId: string) => void [e instanceof UnknownStatusFormatError, customerId],
-      });
-      export async function run(): Promise<boolean> {
-        const r: GateCheck = await gate.check('cus_123');
-        const source: 'table' | 'cache' | 'error' = r.source;
-        const status: BillingStatus | null = r.status;
-        const reasons: string[] = status ? status.blockers.map((b) => b.reason) : [];
-        // @ts-expect-error: a policy is 'allow' or 'deny'
-        createBillingGate({ tableName: 'table', onError: 'block' });
-        return r.canAllocate && source !== 'error' && reasons.length === 0;
-      }
-    `;
-    const options: ts.CompilerOptions = {
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      target: ts.ScriptTarget.ES2022,
-      lib: ['lib.es2023.d.ts'],
-      types: ['node'],
-      strict: true,
-      noEmit: true,
-      skipLibCheck: false,
-    };
-    const host = ts.createCompilerHost(options);
-    const { getSourceFile, fileExists, readFile } = host;
-    host.fileExists = (f) => f === consumer || fileExists(f);
-    host.readFile = (f) => (f === consumer ? source : readFile(f));
-    host.getSourceFile = (f, language, ...rest) =>
-      f === consumer
-        ? ts.createSourceFile(f, source, language)
-        : getSourceFile(f, language, ...rest);
-
-    // Act
-    const program = ts.createProgram([consumer], options, host);
-    // The consumer and the package's declarations, checked in full (not the SDK's own).
-    const checked = [consumer, path.join(DIST, 'index.d.ts')].map((f) => program.getSourceFile(f));
-    const diagnostics = [
-      ...program.getOptionsDiagnostics(),
-      ...program.getGlobalDiagnostics(),
-      ...checked.flatMap((f) => [
-        ...program.getSyntacticDiagnostics(f),
-        ...program.getSemanticDiagnostics(f),
-      ]),
-    ];
-
-    // Assess
-    expect(checked.every((f) => f !== undefined)).toBe(true);
-    const messages = diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
-    expect(messages).toEqual([]);
-    const ours = program
-      .getSourceFiles()
-      .map((f) => f.fileName)
-      .filter(
-        (f) => f !== consumer && !f.includes('/node_modules/') && !/\/lib\.[\w.]+\.d\.ts$/.test(f),
-      );
-    expect(ours).toEqual([`${DIST}/index.d.ts`]);
-    const declarations = readFileSync(path.join(DIST, 'index.d.ts'), 'utf8');
-    expect(declarations).not.toMatch(/from\s+["']\.|import\(["']\.|<reference path=/);
+    expect(logged[0]).toMatch(/^error .*table "sbg-local-billing-missing" not found/);
   });
 });

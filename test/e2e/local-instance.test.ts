@@ -1,9 +1,10 @@
 // One local stack per checkout, and nothing left behind however it is stopped: a second
-// `npm start` refuses and names the running one; SIGTERM to npm alone (as a process manager
-// or an IDE sends it) stops every process and frees every port; a stale state file is
-// replaced; DynamoDB Local's Java process exits when the process that started it is killed.
+// `npm start` refuses and names the running one; SIGINT, SIGTERM, SIGHUP or SIGKILL to npm
+// alone (as a terminal, a process manager or an IDE sends them) stops every process, frees
+// every port and removes the state file; a stale state file is replaced; DynamoDB Local's
+// Java process exits when the process that started it is killed.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,8 +22,15 @@ import {
   type NpmStart,
 } from './npm-start';
 
-const stateFileIn = (prefix: string) =>
-  path.join(mkdtempSync(path.join(tmpdir(), prefix)), 'stack.json');
+/** Temporary directories of this file, removed at its end. */
+const temporary: string[] = [];
+afterAll(() => temporary.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+const stateFileIn = (prefix: string) => {
+  const dir = mkdtempSync(path.join(tmpdir(), `billing-gate-${prefix}`));
+  temporary.push(dir);
+  return path.join(dir, 'stack.json');
+};
 
 describe('a second npm start in the same checkout', { timeout: 180_000 }, () => {
   const stateFile = stateFileIn('sbg-one-');
@@ -67,28 +75,44 @@ describe('a second npm start in the same checkout', { timeout: 180_000 }, () => 
     );
     expect(readLocalState(stateFile).pid).toBe(state.pid);
   });
+});
 
-  it('SIGTERM to the npm process alone stops every process and frees every port', async () => {
-    // Prepare
-    const pgid = first.npm.pid!;
-    const before = processesOfGroup(pgid);
-    expect(before.some((p) => /DynamoDBLocal/.test(p.command))).toBe(true);
-    expect(before.some((p) => p.pid === state.pid)).toBe(true);
-    const ports = [port, portOf(state.dynamoEndpoint), portOf(state.sqsEndpoint)];
+describe('a signal to npm alone', { timeout: 240_000 }, () => {
+  let started: NpmStart | undefined;
 
-    // Act: npm's pid only, as a process manager stops what it started.
-    process.kill(pgid, 'SIGTERM');
+  afterAll(() => killGroup(started?.npm.pid));
 
-    // Assess
-    await eventually(async () => processesOfGroup(pgid).length === 0, {
-      timeoutMs: 30_000,
-      intervalMs: 200,
-      what: `every process to end: ${JSON.stringify(processesOfGroup(pgid))}`,
-    });
-    expect(before.filter((p) => alive(p.pid))).toEqual([]);
-    for (const p of ports) expect(await listening(p)).toBe(false);
-    expect(existsSync(stateFile)).toBe(false);
-  });
+  it.each(['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGKILL'] as const)(
+    '%s stops node, Java, every port and removes the state file',
+    async (signal) => {
+      // Prepare: `npm start` as a user runs it, in its own process group.
+      const stateFile = stateFileIn('sbg-signal-');
+      const port = await freePort();
+      started = npmStart({ PORT: String(port), BILLING_GATE_LOCAL_STATE: stateFile });
+      await healthy(port, started);
+      const state = readLocalState(stateFile);
+      const pgid = started.npm.pid!;
+      const before = processesOfGroup(pgid);
+      expect(before.some((p) => /DynamoDBLocal/.test(p.command))).toBe(true);
+      expect(before.some((p) => p.pid === state.pid)).toBe(true);
+      const ports = [port, portOf(state.dynamoEndpoint), portOf(state.sqsEndpoint)];
+
+      // Act: npm's pid only, as a process manager stops what it started.
+      process.kill(pgid, signal);
+
+      // Assess
+      await eventually(async () => processesOfGroup(pgid).length === 0, {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+        what: `every process to end after ${signal}: ${JSON.stringify(processesOfGroup(pgid))}`,
+      });
+      expect(before.filter((p) => alive(p.pid))).toEqual([]);
+      for (const p of ports) expect(await listening(p)).toBe(false);
+      expect(existsSync(stateFile)).toBe(false);
+      await started.closed;
+      expect(started.output()).toContain('stopped: nothing left running');
+    },
+  );
 });
 
 describe('a stale state file and an orphaned child', { timeout: 180_000 }, () => {

@@ -5,7 +5,7 @@
 // starting and stopping itself.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,6 +20,7 @@ import { FactStore } from '../../lambdas/adapters/fact-store';
 import { DEFAULTS } from '../../lambdas/config';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
 import { eventually } from '../support/local-stack';
+import { storeOptions } from '../../lambdas/settings';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -43,9 +44,12 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-/** A new state file path in a new temporary directory: a stack of its own. */
+/**
+ * A new state file path in a new temporary directory (`billing-gate-<prefix>...`, removed by
+ * the stack's stop()): a stack of its own.
+ */
 const freshStateFile = (prefix = 'sbg-'): string =>
-  path.join(mkdtempSync(path.join(tmpdir(), prefix)), 'stack.json');
+  path.join(mkdtempSync(path.join(tmpdir(), `billing-gate-${prefix}`)), 'stack.json');
 
 interface Spawned {
   /** The spawned process; its pid is also the id of the process group of all it starts. */
@@ -157,6 +161,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const port = Number(options.env?.PORT ?? (await freePort()));
   const stateFile =
     options.env?.BILLING_GATE_LOCAL_STATE ?? freshStateFile(options.stateDirPrefix ?? 'sbg-');
+  /** The directory made for the state file here, removed with the stack. */
+  const ownDir = options.env?.BILLING_GATE_LOCAL_STATE ? undefined : path.dirname(stateFile);
+  const removeOwnDir = () => ownDir && rmSync(ownDir, { recursive: true, force: true });
   const env = cleanEnv({
     LOG_LEVEL: 'WARN',
     ...options.env,
@@ -193,6 +200,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   } catch (err) {
     killGroup(pgid);
     unstopped.delete(pgid);
+    removeOwnDir();
     throw new Error(`${(err as Error).message}:\n${started.output()}`);
   }
 
@@ -210,7 +218,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     closed: started.closed,
     dynamo,
     sqs,
-    store: new FactStore(dynamo, state.tableName),
+    store: new FactStore(dynamo, state.tableName, storeOptions()),
     commandEnv: (extra = {}) => cleanEnv({ ...extra, BILLING_GATE_LOCAL_STATE: stateFile }),
     async deliver(event) {
       const payload = JSON.stringify(event);
@@ -238,6 +246,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         }
         killGroup(pgid);
         unstopped.delete(pgid);
+        removeOwnDir();
       })()),
   };
 }

@@ -1,12 +1,14 @@
 // The examples a newcomer copies run as written: every `npm run ... --local` line of
 // README.md's bash code blocks, then every `--local` example of the commands' --help, in
 // order, against one `npm start` stack (Stripe-facing ones against a local fake of the
-// Stripe API). How examples are found, and the rules they follow, are in ./examples.ts.
+// Stripe API); the README's scripted dunning run also gives the answers its comments promise.
+// How examples are found, and the rules they follow, are in ./examples.ts.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Command } from '../../bin/ops/command';
+import type { BillingStatus } from '../../lambdas/core/facts';
 import { OPERATOR_COMMANDS } from '../../bin/ops/commands';
 import { startFakeStripeApi, type FakeStripeApi } from '../support/fake-stripe-api';
 import { eventually } from '../support/local-stack';
@@ -123,6 +125,67 @@ describe('the runnable examples', { timeout: 300_000 }, () => {
 
   it("every --local example of README.md's code blocks succeeds, in order", async () => {
     await runAll(extractLocalExamples(README).examples, 'README.md');
+  });
+
+  it("README.md's scripted dunning run blocks after the last failed retry and allows once the invoice is paid", async () => {
+    // Prepare: the README's dunning lines, for a customer of this test's own (the test above
+    // runs them as written, after which the invoice is paid for good)
+    const customer = `cus_dunning${Date.now()}`;
+    const lines = extractLocalExamples(README)
+      .examples.filter((e) => e.command.includes('cus_dunning'))
+      .map((e) => ({ ...e, command: e.command.replaceAll('cus_dunning', customer) }));
+    const triggers = lines.filter((e) => e.command.startsWith('npm run trigger'));
+    expect(triggers.map((e) => /--next-attempt (\S+)/.exec(e.command)?.[1] ?? null)).toEqual([
+      '2026-11-04T09:00:00Z',
+      '2026-11-08T09:00:00Z',
+      'none',
+      null,
+    ]);
+    expect(triggers.map((e) => e.command.split(' ')[4])).toEqual([
+      'invoice.payment_failed',
+      'invoice.payment_failed',
+      'invoice.payment_failed',
+      'invoice.paid',
+    ]);
+
+    // Act: each line in order; at each status line, the status once every event sent is applied
+    const sent: string[] = [];
+    const seen: BillingStatus[] = [];
+    for (const example of lines) {
+      if (example.command.startsWith('npm run trigger')) {
+        const result = await runExample(example.command);
+        expect(result.code, `README.md line ${example.line}\n${result.output}`).toBe(0);
+        sent.push(/"id":"(evt_[A-Za-z0-9]+)"/.exec(result.output)![1]!);
+        continue;
+      }
+      await eventually(
+        async () => {
+          const res = await fetch(`${stack.base}/customers/${customer}/events?limit=100`);
+          const listed = res.ok ? ((await res.json()) as { id: string }[]).map((e) => e.id) : [];
+          return sent.every((id) => listed.includes(id));
+        },
+        { timeoutMs: 30_000, intervalMs: 250, what: `the events before line ${example.line}` },
+      );
+      const result = await runExample(example.command);
+      expect(result.code, `README.md line ${example.line}\n${result.output}`).toBe(0);
+      const res = await fetch(`${stack.base}/customers/${customer}/billing-status`);
+      seen.push((await res.json()) as BillingStatus);
+    }
+
+    // Assess: blocked since the first failure (Stripe's retries never move it), then allowed
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toMatchObject({
+      canAllocate: false,
+      blockers: [
+        {
+          reason: 'payment_failed',
+          objectId: 'in_dunning1',
+          since: Date.parse('2026-11-01T09:00:00Z') / 1000,
+          eventId: sent[0],
+        },
+      ],
+    });
+    expect(seen[1]).toMatchObject({ canAllocate: true, blockers: [] });
   });
 
   it("every --local example of the commands' --help succeeds, in order", async () => {

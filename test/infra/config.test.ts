@@ -51,6 +51,8 @@ describe('loadConfig', () => {
       eventBridgeSource: null,
       applicationLogLevel: 'INFO',
       systemLogLevel: 'WARN',
+      policy: {},
+      dashboard: false,
     });
   });
 
@@ -74,6 +76,8 @@ describe('loadConfig', () => {
       signatureToleranceSeconds: '600',
       applicationLogLevel: 'debug',
       systemLogLevel: 'INFO',
+      policy: '{"payment_failed": {"action": "block", "grace": "7d"}}',
+      dashboard: 'true',
     };
 
     // Act
@@ -98,6 +102,8 @@ describe('loadConfig', () => {
       signatureToleranceSeconds: 600,
       applicationLogLevel: 'DEBUG',
       systemLogLevel: 'INFO',
+      policy: { payment_failed: { action: 'block', grace: 7 * 86_400 } },
+      dashboard: true,
     });
   });
 

@@ -84,9 +84,10 @@ describe('BillingGate embedded in a consumer stack', () => {
     expect(settings['POST /webhook'].ThrottlingRateLimit).toBe(100);
   });
 
-  it('grantStatusRead lets a role invoke exactly the two read routes', () => {
+  it('grantStatusRead lets a role invoke exactly the three read routes', () => {
     // Assess
     expect(invokableRoutes(provisioning)).toEqual([
+      '/$default/GET/customers',
       '/$default/GET/customers/*/billing-status',
       '/$default/GET/customers/*/events',
     ]);
@@ -108,7 +109,7 @@ describe('BillingGate embedded in a consumer stack', () => {
     expect(new Set(actions)).toEqual(new Set(['execute-api:Invoke']));
   });
 
-  it('grantStatusItemRead lets a role GetItem status items only', () => {
+  it('grantStatusItemRead lets a role GetItem status items, the settings item and Accounts v2 aliases only', () => {
     // Assess
     expect(statementsOf(reader)).toEqual([
       {
@@ -121,7 +122,9 @@ describe('BillingGate embedded in a consumer stack', () => {
           ],
         },
         Condition: {
-          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['STATUS#*'] },
+          'ForAllValues:StringLike': {
+            'dynamodb:LeadingKeys': ['REF#acct_*', 'SETTINGS', 'STATUS#*'],
+          },
           Null: { 'dynamodb:LeadingKeys': 'false' },
         },
       },

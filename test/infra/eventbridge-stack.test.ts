@@ -133,11 +133,30 @@ describe('ingress context', () => {
   });
 });
 
-describe('with ingress=eventbridge (all 28 types, live mode)', () => {
+describe('with ingress=eventbridge (every registry type, live mode)', () => {
   let s: Synthesized;
+  /** The same ingress embedded with the opt-in dashboard. */
+  let dashboard: { body: string; lostEventsAlarm: string };
   beforeAll(() => {
     s = synth({ ingress: 'eventbridge', eventBridgeSource: SOURCE, stripeMode: 'live' });
-  });
+    const app = new App({
+      context: { 'aws:cdk:bundling-stacks': [] },
+      builtinCloudFormationValidation: false,
+    });
+    const consumer = new Stack(app, 'ConsumerStack');
+    const gate = new BillingGate(consumer, 'Billing', {
+      ingress: 'eventbridge',
+      eventBridgeSource: SOURCE,
+      dashboard: true,
+    });
+    dashboard = {
+      body: JSON.stringify(
+        Object.values(Template.fromStack(consumer).findResources('AWS::CloudWatch::Dashboard'))[0]!
+          .Properties.DashboardBody,
+      ),
+      lostEventsAlarm: logicalId(gate.eventBridge!.lostEventsAlarm),
+    };
+  }, 300_000);
 
   it('creates the partner event bus for the source, which associates it', () => {
     // Act
@@ -188,35 +207,65 @@ describe('with ingress=eventbridge (all 28 types, live mode)', () => {
     }
   });
 
-  it('admits events.amazonaws.com to each queue and DLQ only for that rule (aws:SourceArn)', () => {
+  it('admits events.amazonaws.com to every queue and DLQ, with SendMessage only, for the rules of the partner bus only (aws:SourceArn)', () => {
     // Prepare
-    const policyOf = (queue: IConstruct) =>
-      ofType(s, 'AWS::SQS::QueuePolicy')
-        .map(([, p]) => p.Properties)
-        .filter((p) => p.Queues.some((q: Json) => q.Ref === logicalId(queue)));
+    const policies = ofType(s, 'AWS::SQS::QueuePolicy')
+      .map(([, p]) => p.Properties)
+      .filter((p) => (p.PolicyDocument.Statement as Json[]).some((st) => st.Effect === 'Allow'));
+    const queueArnPattern = {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':sqs:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':sbg-dev-*',
+        ],
+      ],
+    };
+    const rulesOfTheBus = {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':events:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          `:rule/${SOURCE}/*`,
+        ],
+      ],
+    };
 
     // Assess
-    s.stack.gate.processing.processors.forEach((p, i) => {
-      const rule = s.stack.gate.eventBridge!.rules[i]!;
-      for (const queue of [p.queue, p.deadLetterQueue]) {
-        const policies = policyOf(queue);
-        expect(policies).toHaveLength(1);
-        const statements = policies[0].PolicyDocument.Statement as Json[];
-        const admitted = statements.filter((st) => st.Effect === 'Allow');
-        expect(admitted).toHaveLength(1);
-        expect(admitted[0]).toMatchObject({
-          Principal: { Service: 'events.amazonaws.com' },
-          Resource: getAtt(queue),
-          Condition: { ArnEquals: { 'aws:SourceArn': getAtt(rule) } },
-        });
-        expect([admitted[0]!.Action].flat()).toContain('sqs:SendMessage');
-        expect(
-          [admitted[0]!.Action].flat().filter((a: string) => !a.startsWith('sqs:Get')),
-        ).toEqual(['sqs:SendMessage']);
-        // SQS caps a queue policy at 20 statements: one TLS deny plus one per rule here.
-        expect(statements.length).toBeLessThanOrEqual(20);
-      }
-    });
+    expect(policies).toHaveLength(1);
+    const listed = new Set((policies[0].Queues as Json[]).map((q) => q.Ref));
+    for (const p of s.stack.gate.processing.processors) {
+      expect(listed.has(logicalId(p.queue)) && listed.has(logicalId(p.deadLetterQueue))).toBe(true);
+      expect(s.resources[logicalId(p.queue)]!.Properties.QueueName).toMatch(/^sbg-dev-/);
+    }
+    const statements = policies[0].PolicyDocument.Statement as Json[];
+    expect(statements.filter((st) => st.Effect === 'Allow')).toEqual([
+      {
+        Sid: 'EventBridgeRules',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: queueArnPattern,
+        Condition: { ArnLike: { 'aws:SourceArn': rulesOfTheBus } },
+      },
+    ]);
+    for (const rule of s.stack.gate.eventBridge!.rules) {
+      expect(s.resources[logicalId(rule)]!.Properties.EventBusName).toEqual({
+        Ref: logicalId(s.stack.gate.eventBridge!.bus),
+      });
+    }
+    // SQS caps a queue policy at 20 statements: one TLS deny and one for every rule here.
+    expect(statements).toHaveLength(2);
   });
 
   it('alarms on every dead-letter queue a rule uses, from its first message', () => {
@@ -254,15 +303,10 @@ describe('with ingress=eventbridge (all 28 types, live mode)', () => {
     expect(alarm.AlarmDescription).toContain('npm run reconcile');
   });
 
-  it('shows the lost-events alarm among the monitored alarms on the dashboard', () => {
-    // Act
-    const body = JSON.stringify(
-      ofType(s, 'AWS::CloudWatch::Dashboard')[0]![1].Properties.DashboardBody,
-    );
-
+  it('shows the lost-events alarm among the monitored alarms on the opt-in dashboard', () => {
     // Assess
-    expect(body).toContain(JSON.stringify(logicalId(s.stack.gate.eventBridge!.lostEventsAlarm)));
-    expect(body).not.toContain('Webhooks received');
+    expect(dashboard.body).toContain(JSON.stringify(dashboard.lostEventsAlarm));
+    expect(dashboard.body).not.toContain('Webhooks received');
   });
 
   it("tells, in each dead-letter alarm's runbook, that EventBridge's failures land there too", () => {
@@ -298,6 +342,7 @@ describe('with ingress=eventbridge (all 28 types, live mode)', () => {
     // Assess
     expect(routes.map((r) => [r.RouteKey, r.AuthorizationType]).sort()).toEqual([
       ['DELETE /customers/{customerId}/override', 'AWS_IAM'],
+      ['GET /customers', 'AWS_IAM'],
       ['GET /customers/{customerId}/billing-status', 'AWS_IAM'],
       ['GET /customers/{customerId}/events', 'AWS_IAM'],
       ['PUT /customers/{customerId}/override', 'AWS_IAM'],
@@ -315,7 +360,7 @@ describe('with ingress=eventbridge (all 28 types, live mode)', () => {
   });
 });
 
-describe('with ingress=both (all 28 types)', () => {
+describe('with ingress=both (every registry type)', () => {
   let s: Synthesized;
   beforeAll(() => {
     s = synth({ ingress: 'both', eventBridgeSource: SOURCE });
@@ -343,13 +388,12 @@ describe('with ingress=both (all 28 types)', () => {
     });
   });
 
-  it('stays under CloudFormation’s 500 resources', () => {
+  it('adds only the bus, a rule per type and the lost-events alarm to the webhook stack', () => {
     // Act
     const count = Object.keys(s.resources).length;
-    console.log(`resources with ingress=both and all ${HANDLED_TYPES.length} types: ${count}`);
 
-    // Assess: 28 rules and a bus on top of the webhook stack, the DLQs reused.
-    expect(count).toBeLessThan(500);
+    // Assess: the DLQs are reused and the queue policy is shared (test/infra/room.test.ts
+    // holds every configuration to the resource budget).
     expect(count - Object.keys(synth({}).resources).length).toBe(HANDLED_TYPES.length + 2);
   });
 

@@ -113,6 +113,7 @@ describe('with a subset of event types and tuned context', () => {
     for (const key of [
       'GET /customers/{customerId}/billing-status',
       'GET /customers/{customerId}/events',
+      'GET /customers',
       'PUT /customers/{customerId}/override',
       'DELETE /customers/{customerId}/override',
     ]) {
@@ -170,14 +171,20 @@ describe('with a subset of event types and tuned context', () => {
     });
   });
 
-  it('sweeps at the configured interval', () => {
+  it('retries parked events at the configured interval, the sweeper still running every minute', () => {
+    // Act
+    const env = resourceOf(stack.gate.processing.sweeper.function).Properties.Environment.Variables;
+
     // Assess
-    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
+    expect(env[ENV.sweepMinutes]).toBe('15');
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
   });
 
-  it('passes the expiry warning window to the status API and the notifier', () => {
+  it('passes the expiry warning window to every function that derives a status', () => {
     for (const fn of [
+      ...stack.gate.processing.processors.map((p) => p.function),
       stack.gate.ingress.statusApi.function,
+      stack.gate.processing.sweeper.function,
       stack.gate.notifier.handler.function,
     ]) {
       // Assess

@@ -2,10 +2,11 @@
 // its own stage's metrics namespace, so one stage's failures never fire the other's alarms.
 // And the synth-time warnings: a non-dev stage nobody hears, a log level that drops metrics.
 
-import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
+import { App, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { METRIC_NAMESPACE, metricNamespace } from '../../lambdas/core/metric-names';
-import { WARNINGS } from '../../lib/billing-gate';
+import { BillingGate, WARNINGS } from '../../lib/billing-gate';
 import type { BillingGateStack } from '../../lib/billing-gate-stack';
 import { synthesizeBillingGate } from './synth-billing-gate';
 
@@ -16,18 +17,41 @@ const FEW_TYPES = 'invoice.payment_failed,charge.dispute.created';
 interface Synthesized {
   stack: BillingGateStack;
   template: Template;
+  /** The same stage embedded with its opt-in dashboard. */
+  withDashboard: Template;
+}
+
+/** The stage as a consumer embeds it, with the dashboard asked for. */
+function withDashboard(stage: string): Template {
+  const app = new App({
+    context: { 'aws:cdk:bundling-stacks': [] },
+    builtinCloudFormationValidation: false,
+  });
+  const consumer = new Stack(app, `Consumer-${stage}`);
+  new BillingGate(consumer, 'Gate', {
+    stage,
+    enabledEventTypes: FEW_TYPES.split(','),
+    dashboard: true,
+  });
+  return Template.fromStack(consumer);
 }
 
 let dev: Synthesized;
 let prod: Synthesized;
 
 beforeAll(() => {
-  dev = synthesizeBillingGate({ enabledEventTypes: FEW_TYPES });
-  prod = synthesizeBillingGate({
-    stage: 'prod',
-    enabledEventTypes: FEW_TYPES,
-    alarmEmail: 'oncall@example.com',
-  });
+  dev = {
+    ...synthesizeBillingGate({ enabledEventTypes: FEW_TYPES }),
+    withDashboard: withDashboard('dev'),
+  };
+  prod = {
+    ...synthesizeBillingGate({
+      stage: 'prod',
+      enabledEventTypes: FEW_TYPES,
+      alarmEmail: 'oncall@example.com',
+    }),
+    withDashboard: withDashboard('prod'),
+  };
 });
 
 /** Every namespace of the gate's own metrics that the template names, anywhere. */
@@ -68,7 +92,7 @@ describe.each([
   it('draws every dashboard widget from its own namespace', () => {
     // Act
     const dashboards = Object.values(
-      synthesized().template.findResources('AWS::CloudWatch::Dashboard'),
+      synthesized().withDashboard.findResources('AWS::CloudWatch::Dashboard'),
     );
 
     // Assess
@@ -91,7 +115,13 @@ describe('two stages side by side', () => {
     expect(metricNamespace('dev')).not.toBe(metricNamespace('prod'));
     expect(overlap('AWS::CloudWatch::Alarm', 'AlarmName')).toEqual([]);
     expect(overlap('AWS::SQS::Queue', 'QueueName')).toEqual([]);
-    expect(overlap('AWS::CloudWatch::Dashboard', 'DashboardName')).toEqual([]);
+    expect(
+      [dev, prod].map((s) =>
+        Object.values(s.withDashboard.findResources('AWS::CloudWatch::Dashboard')).map(
+          (d: Json) => d.Properties.DashboardName as string,
+        ),
+      ),
+    ).toEqual([['sbg-dev'], ['sbg-prod']]);
   });
 });
 

@@ -1,13 +1,17 @@
 // Synthesizes the billing gate the way `npx cdk synth` does (same wiring, cdk.json's
-// feature flags), minus the slow parts the infra tests do not need: no esbuild bundling
-// and no built-in CloudFormation schema validation (`npx cdk synth` in CI runs both).
+// feature flags, the function bundles the test run built at its start), minus the slow
+// parts the infra tests do not need: no copy of the bundles into the assembly (asset
+// staging) and no built-in CloudFormation schema validation (`npx cdk synth` in CI does
+// both). Each app's cloud assembly goes to a temporary folder, removed when the test file
+// ends.
 
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import { addBillingGate } from '../../lib/billing-gate-app';
 import type { BillingGateStack } from '../../lib/billing-gate-stack';
 
@@ -33,15 +37,24 @@ function cdkJsonContext(): Record<string, unknown> {
   return cdkJson.context ?? {};
 }
 
+/** The assemblies of this test file's apps. */
+const outdirs: string[] = [];
+// Registered on the test file that imports this module (each file loads it afresh).
+afterAll(() => {
+  for (const dir of outdirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 /** A fresh app with cdk.json's context plus `context`; nothing synthesized yet. */
 export function billingGateApp(context: Record<string, unknown> = {}): {
   app: App;
   stack: BillingGateStack;
 } {
+  const outdir = mkdtempSync(join(tmpdir(), 'billing-gate-cdk-'));
+  outdirs.push(outdir);
   const app = new App({
-    outdir: mkdtempSync(join(tmpdir(), 'billing-gate-cdk-')),
+    outdir,
     builtinCloudFormationValidation: false,
-    context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...context },
+    context: { ...cdkJsonContext(), 'aws:cdk:disable-asset-staging': true, ...context },
   });
   return { app, stack: addBillingGate(app) };
 }

@@ -10,7 +10,7 @@ import type { FactStore } from '../../lambdas/adapters/fact-store';
 import type { BillingStatus } from '../../lambdas/core/facts';
 import { HANDLED_TYPES } from '../../lambdas/core/registry';
 import type { StripeObject } from '../../lambdas/core/stripe-event';
-import { makeChargeLookup } from '../../lambdas/adapters/stripe-api';
+import { makeStripeLookup } from '../../lambdas/adapters/stripe-api';
 import { applyEvent } from '../../lambdas/processor/apply-event';
 import {
   disputedCharge,
@@ -268,7 +268,7 @@ describe('backfilled facts under the ordinary rules', () => {
   // As a processor configured with STRIPE_API_KEY: disputes find their customer in Stripe.
   const deps = () => ({
     store,
-    chargeLookup: makeChargeLookup(h.fake.apiKey, h.fake.url),
+    stripe: makeStripeLookup(h.fake.apiKey, h.fake.url),
     clock: () => NOW,
   });
 
@@ -302,8 +302,8 @@ describe('backfilled facts under the ordinary rules', () => {
       'dispute_open',
       'invoice_uncollectible',
       'payment_failed',
+      'subscription_past_due',
       'subscription_paused',
-      'subscription_unpaid',
     ]);
     expect(stateOf(await statusOf(customer))).toEqual(stateOf(first));
   });
@@ -345,7 +345,7 @@ describe('backfilled facts under the ordinary rules', () => {
     });
     await applyEvent(JSON.stringify(active), active.type, deps());
 
-    expect(blocked.blockers.map((b) => b.reason)).toEqual(['subscription_unpaid']);
+    expect(blocked.blockers.map((b) => b.reason)).toEqual(['subscription_past_due']);
     expect((await statusOf(customer)).blockers).toEqual([]);
   });
 });

@@ -15,6 +15,7 @@ import {
 } from '../../bin/local/eventbridge-bus';
 import { buildEvent } from '../../bin/events/stripe-events';
 import { DEFAULTS } from '../../lambdas/config';
+import { REGISTRY } from '../../lambdas/core/registry';
 import {
   envelopeProblem,
   partnerSourceProblem,
@@ -218,7 +219,7 @@ describe('npm start ingress options', () => {
 describe('the npm start banner per ingress', () => {
   const config = { port: 4321, secrets: [DEFAULTS.localWebhookSecret], secretFromEnv: false };
   const banner = (mode: 'webhook' | 'eventbridge' | 'both') =>
-    startupBanner(config, 28, 3.2, { mode, source: DEFAULT_LOCAL_EVENTBRIDGE_SOURCE });
+    startupBanner(config, REGISTRY.length, 3.2, { mode, source: DEFAULT_LOCAL_EVENTBRIDGE_SOURCE });
 
   it('prints no webhook, signing secret or Stripe CLI line with eventbridge alone', () => {
     // Act
@@ -252,7 +253,7 @@ describe('the npm start banner per ingress', () => {
 
   it('prints exactly the webhook banner with the default ingress', () => {
     // Assess
-    expect(banner('webhook')).toBe(startupBanner(config, 28, 3.2));
+    expect(banner('webhook')).toBe(startupBanner(config, REGISTRY.length, 3.2));
     expect(banner('webhook')).not.toMatch(/ingress|eventbridge/);
   });
 });

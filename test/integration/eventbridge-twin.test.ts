@@ -15,6 +15,7 @@ import {
   makeLocalEventBus,
 } from '../../bin/local/eventbridge-bus';
 import { createFront } from '../../bin/local/front';
+import { LOCAL_AWS } from '../../bin/local/local-aws';
 import type { LocalPipeline } from '../../bin/local/pipeline';
 import { queueUrlPrefixOf, type QueuePair } from '../../bin/local/provision';
 import { eventBridgeMayDeadLetter } from '../../bin/ops/eventbridge-dead-letters';
@@ -290,6 +291,7 @@ describe('redrive of EventBridge dead letters', () => {
       apiUrl: base,
       dynamoEndpoint: inject('dynamoEndpoint'),
       sqsEndpoint: inject('sqsEndpoint'),
+      ...LOCAL_AWS,
       tableName,
       queuePrefix: 'unused',
       queues: [...queues],

@@ -148,10 +148,10 @@ describe('commands on a deployed stack', () => {
   it('status reads the customer from the stack table', async () => {
     // Prepare
     const customer = 'cus_OpsTargetAws1';
-    const event = buildEvent('customer.deleted', { customer });
+    const event = buildEvent('customer.deleted', { customer, created: 1_767_225_000 });
     await applyEvent(JSON.stringify(event), event.type, {
       store: table.store,
-      chargeLookup: null,
+      stripe: null,
       clock: () => new Date('2026-01-01T00:00:00.000Z'),
     });
     const out = capture();

@@ -89,7 +89,7 @@ describe('the SQS pollers', () => {
       },
       { what: 'only the poison message left', intervalMs: 1000 },
     );
-    expect(await store.allFacts(customer)).toHaveLength(3);
+    expect((await store.allFacts(customer)).facts).toHaveLength(3);
   });
 });
 
@@ -224,7 +224,6 @@ describe('the stream poller', () => {
       tableName: table.tableName,
       streamArn: table.streamArn,
       queues: own.queues,
-      expiryWarningDays: 30,
       announce: async (a) => void seen.push(a),
     });
     try {

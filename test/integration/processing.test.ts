@@ -10,7 +10,8 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_AWS } from '../../bin/local/emulators';
 import { buildEvent, stripeId } from '../../bin/events/stripe-events';
 import { FactStore } from '../../lambdas/adapters/fact-store';
-import { makeChargeLookup } from '../../lambdas/adapters/stripe-api';
+import { makeStripeLookup } from '../../lambdas/adapters/stripe-api';
+import { storeOptions } from '../../lambdas/settings';
 import { ruleForType } from '../../lambdas/core/rules';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
 import { applyEvent, type ApplyDeps } from '../../lambdas/processor/apply-event';
@@ -22,7 +23,7 @@ let store: FactStore;
 let tableName: string;
 const deps = (over: Partial<ApplyDeps> = {}): ApplyDeps => ({
   store,
-  chargeLookup: null,
+  stripe: null,
   clock: () => new Date(),
   ...over,
 });
@@ -133,9 +134,14 @@ describe('crashes around the two writes', () => {
     const target = fault.endsWith('fact') ? 'F#' : 'STATUS';
     ddb.middlewareStack.add(
       (next, context) => async (args) => {
-        const input = args.input as { Item?: { sk?: { S?: string } } };
-        const sk = input.Item?.sk?.S ?? '';
-        if (armed && context.commandName === 'PutItemCommand' && sk.startsWith(target)) {
+        // Facts are put; the status item is updated.
+        const input = args.input as {
+          Item?: { sk?: { S?: string } };
+          Key?: { sk?: { S?: string } };
+        };
+        const sk = input.Item?.sk?.S ?? input.Key?.sk?.S ?? '';
+        const write = ['PutItemCommand', 'UpdateItemCommand'].includes(context.commandName ?? '');
+        if (armed && write && sk.startsWith(target)) {
           armed = false;
           if (fault.startsWith('before')) throw new Error(`injected: reset ${fault}`);
           await next(args);
@@ -145,7 +151,7 @@ describe('crashes around the two writes', () => {
       },
       { step: 'initialize', name: 'faultInjection' },
     );
-    return new FactStore(ddb, tableName);
+    return new FactStore(ddb, tableName, storeOptions());
   };
 
   it.each<Fault>(['before the fact', 'after the fact', 'before the status', 'after the status'])(
@@ -172,6 +178,9 @@ describe('crashes around the two writes', () => {
       expect(await factIds(store, customer)).toEqual([earlier.id, event.id].sort());
       const status = await statusOf(customer);
       expect(status).toMatchObject({ canAllocate: true, blockers: [], lastEventId: event.id });
+      // The item's own canAllocate (what the indexes and announcements follow) is settled too,
+      // even when the crash came between the write and its settling.
+      expect((await store.readStatus(customer))!.derived.canAllocate).toBe(true);
       // A further redelivery changes nothing, not even the item's version.
       const version = (await store.readStatus(customer))!.version;
       expect((await applyEvent(body(event), event.type, deps())).outcome).toBe('duplicate');
@@ -286,7 +295,7 @@ describe("work bounded by the event's own object", () => {
       },
       { step: 'initialize', name: 'spy' },
     );
-    const spied = new FactStore(ddb, tableName);
+    const spied = new FactStore(ddb, tableName, storeOptions());
     const pi = stripeId('pi');
     const event = buildEvent('payment_intent.payment_failed', { customer, object: { id: pi } });
     await applyEvent(body(event), event.type, deps({ store: spied }));
@@ -367,27 +376,27 @@ describe('disputes and detaches that wait for their customer', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      const lookup = makeChargeLookup('sk_test_123', base);
+      const lookup = makeStripeLookup('sk_test_123', base);
       const dispute = buildEvent('charge.dispute.created', {
         object: { charge: 'ch_known_by_stripe' },
       });
-      const result = await applyEvent(body(dispute), dispute.type, deps({ chargeLookup: lookup }));
+      const result = await applyEvent(body(dispute), dispute.type, deps({ stripe: lookup }));
       expect(result).toMatchObject({ outcome: 'applied', customerId: customer });
       expect(seen).toEqual(['/v1/charges/ch_known_by_stripe Bearer sk_test_123']);
       const guest = buildEvent('charge.dispute.created', { object: { charge: 'ch_guest' } });
-      expect(
-        (await applyEvent(body(guest), guest.type, deps({ chargeLookup: lookup }))).outcome,
-      ).toBe('no_customer');
+      expect((await applyEvent(body(guest), guest.type, deps({ stripe: lookup }))).outcome).toBe(
+        'no_customer',
+      );
     } finally {
       server.close();
     }
   });
 
   it('fails (for a retry) when the Stripe API lookup fails, parking nothing', async () => {
-    const lookup = makeChargeLookup('sk_test_123', 'http://127.0.0.1:9');
+    const lookup = makeStripeLookup('sk_test_123', 'http://127.0.0.1:9');
     const dispute = buildEvent('charge.dispute.created', { object: { charge: stripeId('ch') } });
     await expect(
-      applyEvent(body(dispute), dispute.type, deps({ chargeLookup: lookup })),
+      applyEvent(body(dispute), dispute.type, deps({ stripe: lookup })),
     ).rejects.toThrow();
     expect((await store.listParked()).map((p) => p.eventId)).not.toContain(dispute.id);
   });
@@ -402,10 +411,10 @@ describe('disputes and detaches that wait for their customer', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      const lookup = makeChargeLookup('sk_test_123', base);
+      const lookup = makeStripeLookup('sk_test_123', base);
       const dispute = buildEvent('charge.dispute.created', { object: { charge: stripeId('ch') } });
       await expect(
-        applyEvent(body(dispute), dispute.type, deps({ chargeLookup: lookup })),
+        applyEvent(body(dispute), dispute.type, deps({ stripe: lookup })),
       ).rejects.toThrow(/404/);
       expect((await store.listParked()).map((p) => p.eventId)).not.toContain(dispute.id);
     } finally {
@@ -476,14 +485,37 @@ describe("a dispute's owner, whatever the arrival order", () => {
   }
 });
 
-describe('owners this gate does not key records by', () => {
-  it('acknowledges and reports an Accounts v2 event (customer_account), storing nothing', async () => {
-    const event = buildEvent('invoice.payment_failed', {
-      customer: null,
-      object: { customer_account: 'acct_1Example' },
-    });
+describe('owners named another way', () => {
+  it('acknowledges and reports an object whose customer is not a customer id, storing nothing', async () => {
+    const event = buildEvent('invoice.payment_failed', { customer: 'bad-cust' });
     const result = await applyEvent(body(event), event.type, deps());
     expect(result).toMatchObject({ outcome: 'unsupported', customerId: null });
-    expect(result.reason).toMatch(/customer_account/);
+    expect(result.reason).toMatch(/cus_/);
+    expect(await store.readStatus('bad-cust')).toBeNull();
+  });
+
+  it('parks an Accounts v2 event naming only customer_account until an event names both ids', async () => {
+    // Prepare
+    const customer = cus();
+    const account = stripeId('acct');
+    const onlyAccount = buildEvent('invoice.payment_failed', {
+      customer: null,
+      object: { customer_account: account },
+    });
+    const both = buildEvent('customer.updated', {
+      object: { id: customer, object: 'customer', customer_account: account },
+    });
+
+    // Act
+    const parked = await applyEvent(body(onlyAccount), onlyAccount.type, deps());
+    const taught = await applyEvent(body(both), both.type, deps());
+
+    // Assess
+    expect(parked.outcome).toBe('parked');
+    expect(taught).toMatchObject({ outcome: 'applied', customerId: customer, unparked: 1 });
+    const status = await statusOf(customer);
+    expect(status?.customerAccount).toBe(account);
+    expect(status?.blockers.map((b) => b.reason)).toEqual(['payment_failed']);
+    expect(await store.ownerOf([account])).toBe(customer);
   });
 });

@@ -6,7 +6,7 @@ import { createBillingTable, createEventQueues, queueUrlPrefixOf } from '../../b
 import { queueUrl } from '../../lambdas/adapters/queue-layout';
 
 describe('local provisioning', () => {
-  it('creates the billing table with both indexes and a NEW_AND_OLD_IMAGES stream', async () => {
+  it('creates the billing table with its five indexes and a NEW_AND_OLD_IMAGES stream', async () => {
     const ddb = new DynamoDBClient({ ...LOCAL_AWS, endpoint: inject('dynamoEndpoint') });
     const name = `prov-${Date.now()}`;
     const streamArn = await createBillingTable(ddb, name);
@@ -16,8 +16,11 @@ describe('local provisioning', () => {
     expect(
       Table?.GlobalSecondaryIndexes?.map((i) => [i.IndexName, i.Projection?.ProjectionType]).sort(),
     ).toEqual([
+      ['due', 'KEYS_ONLY'],
+      ['grace', 'KEYS_ONLY'],
       ['parked', 'KEYS_ONLY'],
       ['rulesVersion', 'KEYS_ONLY'],
+      ['trouble', 'KEYS_ONLY'],
     ]);
     ddb.destroy();
   });

@@ -7,7 +7,11 @@ import { run } from '../../bin/rebuild';
 import type { Target } from '../../bin/ops/target';
 import { buildEvent, stripeId } from '../../bin/events/stripe-events';
 import type { FactStore } from '../../lambdas/adapters/fact-store';
-import { EMPTY_RECORD, RULES_VERSION } from '../../lambdas/core/status-record';
+import { RULES_VERSION } from '../../lambdas/core/status-record';
+import { entryAttribute } from '../../lambdas/adapters/status-item';
+import { STATUS_ATTR, statusKey } from '../../lambdas/adapters/table-layout';
+import { DEFAULT_GATE_SETTINGS } from '../../lambdas/settings';
+import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
 import { applyEvent } from '../../lambdas/processor/apply-event';
 import { rebuildAll, rebuildCustomer } from '../../lambdas/rebuild/rebuild-status';
@@ -16,10 +20,12 @@ import { capture } from '../support/stripe-commands';
 
 let store: FactStore;
 let target: Target;
+let ddb: DynamoDBClient;
+let tableName: string;
 
 beforeAll(async () => {
   const table = await freshTable();
-  store = table.store;
+  ({ store, ddb, tableName } = table);
   target = {
     ddb: table.ddb,
     tableName: table.tableName,
@@ -29,7 +35,7 @@ beforeAll(async () => {
 });
 
 const apply = (e: StripeEvent) =>
-  applyEvent(JSON.stringify(e), e.type, { store, chargeLookup: null, clock: () => new Date() });
+  applyEvent(JSON.stringify(e), e.type, { store, stripe: null, clock: () => new Date() });
 
 /** A customer with a blocked invoice whose status item is then overwritten as `stale`. */
 async function customerWithStaleItem(rulesVersion: number) {
@@ -37,16 +43,32 @@ async function customerWithStaleItem(rulesVersion: number) {
   await apply(buildEvent('invoice.payment_failed', { customer, object: { id: stripeId('in') } }));
   const current = await store.readStatus(customer);
   // An item computed by other rules: here, one that lost the invoice's blocker.
-  expect(await store.writeStatus(customer, EMPTY_RECORD, current, rulesVersion)).toBe(true);
+  const entries = [...(current?.slots.values() ?? [])].map((slot) =>
+    entryAttribute(slot.kind, slot.objectId),
+  );
+  await ddb.send(
+    new UpdateItemCommand({
+      TableName: tableName,
+      Key: { pk: { S: statusKey(customer).pk }, sk: { S: statusKey(customer).sk } },
+      UpdateExpression: `SET #rv = :rv REMOVE ${entries.map((_, i) => `#e${i}`).join(', ')}`,
+      ExpressionAttributeNames: {
+        '#rv': STATUS_ATTR.rulesVersion,
+        ...Object.fromEntries(entries.map((e, i) => [`#e${i}`, e])),
+      },
+      ExpressionAttributeValues: { ':rv': { N: String(rulesVersion) } },
+    }),
+  );
   expect((await itemStatus(store, customer))?.canAllocate).toBe(true);
   return customer;
 }
+
+const ctx = { settings: DEFAULT_GATE_SETTINGS, clock: Date.now };
 
 describe('rebuilding status items', () => {
   it('recomputes an item from the facts and marks it with the running rules', async () => {
     const customer = await customerWithStaleItem(RULES_VERSION - 1);
 
-    expect(await rebuildCustomer(store, customer)).toBe('rebuilt');
+    expect(await rebuildCustomer(store, customer, ctx)).toBe('rebuilt');
 
     const stored = await store.readStatus(customer);
     expect(stored?.rulesVersion).toBe(RULES_VERSION);
@@ -59,7 +81,7 @@ describe('rebuilding status items', () => {
     // The same stale item seen by a newer version of the rules.
     const behind = await store.countStatusItemsBehind(RULES_VERSION + 1);
     expect(behind).toBeGreaterThanOrEqual(1);
-    await rebuildCustomer(store, customer);
+    await rebuildCustomer(store, customer, ctx);
     expect((await store.readStatus(customer))?.rulesVersion).toBe(RULES_VERSION);
   });
 
@@ -67,13 +89,13 @@ describe('rebuilding status items', () => {
     const customer = await customerWithStaleItem(RULES_VERSION);
     const before = await store.readStatus(customer);
 
-    expect(await rebuildCustomer(store, customer, { dryRun: true })).toBe('would_change');
+    expect(await rebuildCustomer(store, customer, ctx, { dryRun: true })).toBe('would_change');
     expect(await store.readStatus(customer)).toEqual(before);
 
-    expect(await rebuildCustomer(store, customer)).toBe('rebuilt');
+    expect(await rebuildCustomer(store, customer, ctx)).toBe('rebuilt');
     const rebuilt = await store.readStatus(customer);
-    expect(await rebuildCustomer(store, customer, { dryRun: true })).toBe('unchanged');
-    expect(await rebuildCustomer(store, customer)).toBe('unchanged');
+    expect(await rebuildCustomer(store, customer, ctx, { dryRun: true })).toBe('unchanged');
+    expect(await rebuildCustomer(store, customer, ctx)).toBe('unchanged');
     expect((await store.readStatus(customer))?.version).toBe(rebuilt?.version);
   });
 
@@ -89,8 +111,8 @@ describe('rebuilding status items', () => {
     );
     await Promise.all([
       ...events.map(apply),
-      rebuildCustomer(store, customer),
-      rebuildCustomer(store, customer),
+      rebuildCustomer(store, customer, ctx),
+      rebuildCustomer(store, customer, ctx),
     ]);
     const status = await itemStatus(store, customer);
     expect(status).toEqual(await derivedStatus(store, customer));
@@ -99,7 +121,7 @@ describe('rebuilding status items', () => {
 
   it('goes through every customer with a status item and sums up', async () => {
     const stale = await customerWithStaleItem(RULES_VERSION);
-    const summary = await rebuildAll(store, { dryRun: true });
+    const summary = await rebuildAll(store, ctx, { dryRun: true });
     expect(summary.customers).toBeGreaterThanOrEqual(1);
     expect(summary.wouldChange).toBeGreaterThanOrEqual(1);
     expect(summary.customers).toBe(

@@ -74,7 +74,7 @@ function seedEvents(customer: string, count: number): StripeEvent[] {
 async function markApplied(event: StripeEvent) {
   await applyEvent(JSON.stringify(event), event.type, {
     store,
-    chargeLookup: null,
+    stripe: null,
     clock: () => NOW,
   });
 }
@@ -97,7 +97,7 @@ describe('reconcile', () => {
         .map((e) => e.id)
         .sort(),
     );
-  });
+  }, 120_000);
 
   it('puts each event on its own type queue with the verifier message attributes', async () => {
     const customer = stripeId('cus');
@@ -197,7 +197,11 @@ describe('reconcile', () => {
   it('finds an applied dispute through the owner its charge revealed', async () => {
     const customer = stripeId('cus');
     const chargeId = stripeId('ch');
-    const charge = buildEvent('charge.succeeded', { customer, object: { id: chargeId } });
+    const charge = buildEvent('charge.succeeded', {
+      customer,
+      created: NOW_S - 120,
+      object: { id: chargeId },
+    });
     await markApplied(charge);
     const dispute = buildEvent('charge.dispute.created', {
       created: NOW_S - 60,

@@ -14,6 +14,8 @@ import { applyEvent } from '../../lambdas/processor/apply-event';
 import { makeStatusApiHandler } from '../../lambdas/status-api/make-status-api';
 import { freshTable } from '../support/local-stack';
 import { testLogger } from '../support/telemetry';
+import { storeOptions } from '../../lambdas/settings';
+import { DEFAULT_GATE_SETTINGS } from '../../lambdas/settings';
 
 let store: FactStore;
 let tableName: string;
@@ -49,7 +51,7 @@ function request(
 const api = (over: { trustActorHeader?: boolean; store?: FactStore } = {}) =>
   makeStatusApiHandler({
     store: over.store ?? store,
-    expiryWarningDays: 30,
+    settings: DEFAULT_GATE_SETTINGS,
     clock: () => new Date(),
     logger: testLogger,
     trustActorHeader: over.trustActorHeader ?? false,
@@ -58,7 +60,7 @@ const api = (over: { trustActorHeader?: boolean; store?: FactStore } = {}) =>
 /** A customer with `n` applied events, created one second apart. */
 async function customerWithEvents(n: number) {
   const customer = stripeId('cus');
-  const deps = { store, chargeLookup: null, clock: () => new Date() };
+  const deps = { store, stripe: null, clock: () => new Date() };
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const event = buildEvent('customer.updated', { customer, created: 1_700_000_000 + i });
@@ -80,7 +82,7 @@ describe('GET /customers/{id}/billing-status', () => {
       },
       { step: 'initialize', name: 'spy' },
     );
-    const res = await api({ store: new FactStore(ddb, tableName) })(
+    const res = await api({ store: new FactStore(ddb, tableName, storeOptions()) })(
       request('GET', `/customers/${customer}/billing-status`),
     );
     expect(res.statusCode).toBe(200);
@@ -167,7 +169,7 @@ describe('GET /customers/{id}/events, in pages', () => {
 
     // Act + Assess: not listed yet; listed once its redelivery brings the status item up to date.
     expect(await listed()).toEqual(ids);
-    const deps = { store, chargeLookup: null, clock: () => new Date() };
+    const deps = { store, stripe: null, clock: () => new Date() };
     expect((await applyEvent(JSON.stringify(late), late.type, deps)).outcome).toBe('duplicate');
     expect(await listed()).toEqual([...ids, late.id]);
     expect(

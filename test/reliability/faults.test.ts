@@ -115,7 +115,6 @@ describe('faults', () => {
         tableName: table.tableName,
         streamArn: table.streamArn,
         queues,
-        expiryWarningDays: 30,
         sweepIntervalMs: 500,
         dynamoClient: ddb,
         announce: async () => undefined,
@@ -179,7 +178,7 @@ describe('faults', () => {
     const missingIds = async () => {
       const missing: string[] = [];
       for (const [customer, ids] of byCustomer) {
-        const applied = new Set((await table.store.allFacts(customer)).map((f) => f.eventId));
+        const applied = new Set((await table.store.allFacts(customer)).facts.map((f) => f.eventId));
         for (const id of ids) if (!applied.has(id)) missing.push(id);
       }
       return missing;
@@ -199,7 +198,7 @@ describe('faults', () => {
     const expected = oracle(workload, Math.floor(Date.now() / 1000));
     let doubled = 0;
     for (const customer of byCustomer.keys()) {
-      const ids = (await table.store.allFacts(customer)).map((f) => f.eventId);
+      const ids = (await table.store.allFacts(customer)).facts.map((f) => f.eventId);
       doubled += ids.length - new Set(ids).size;
       if (deadLettered.missing === 0) {
         // What the gate answers (the status item) against the oracle of the workload.

@@ -1,5 +1,6 @@
 // Random but realistic workloads for the reliability runs, with their oracle: the status
 // each customer must end with, computed by applying the same events in `created` order.
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
 import { buildEvent, stripeId } from '../../bin/events/stripe-events';
@@ -9,6 +10,7 @@ import type { StripeEvent } from '../../lambdas/core/stripe-event';
 import { expect } from 'vitest';
 import { applied } from '../support/derive';
 import { eventually } from '../support/local-stack';
+import { DEFAULT_GATE_SETTINGS } from '../../lambdas/settings';
 
 const TYPES = [
   'invoice.payment_failed',
@@ -42,11 +44,17 @@ export function makeWorkload({
   events: eventCount,
   duplicateRatio,
   seed,
+  types = TYPES,
+  objects = 3,
 }: {
   customers: number;
   events: number;
   duplicateRatio: number;
   seed: number;
+  /** The types drawn from (disputes come on top, on succeeded charges). @default a mix of 15 */
+  types?: readonly string[];
+  /** Invoices, PaymentIntents, subscriptions, methods and cards per customer. @default 3 */
+  objects?: number;
 }): Workload {
   const rand = fc.sample(fc.nat(1_000_000), { numRuns: eventCount * 12 + 10, seed });
   let i = 0;
@@ -71,8 +79,8 @@ export function makeWorkload({
       });
       continue;
     }
-    const type = TYPES[next(TYPES.length)]!;
-    const suffix = `${customer.slice(4, 10)}${next(3)}`;
+    const type = types[next(types.length)]!;
+    const suffix = `${customer.slice(4, 10)}${next(objects)}`;
     let object: Record<string, unknown> = {};
     if (type.startsWith('invoice.')) object = { id: `in_${suffix}` };
     if (type.startsWith('payment_intent.')) object = { id: `pi_${suffix}`, latest_charge: null };
@@ -123,7 +131,7 @@ export function oracle(workload: Workload, now: number): Map<string, BillingStat
         facts,
         overrides: [],
         now,
-        expiryWarningDays: 30,
+        settings: DEFAULT_GATE_SETTINGS,
       })!,
     );
   }
@@ -138,18 +146,41 @@ export const essence = (s: BillingStatus) => ({
   paymentMethods: s.paymentMethods,
 });
 
-/** A running local stack's status and history, read over HTTP as a user would. */
-export function httpReads(base: () => string) {
+/** A customer's status and history through `get` (a path to its status code and body). */
+function readsVia(get: (path: string) => Promise<{ status: number; body: string }>) {
   return {
     async status(customer: string): Promise<BillingStatus | null> {
-      const res = await fetch(`${base()}/customers/${customer}/billing-status`);
-      return res.status === 200 ? ((await res.json()) as BillingStatus) : null;
+      const res = await get(`/customers/${customer}/billing-status`);
+      return res.status === 200 ? (JSON.parse(res.body) as BillingStatus) : null;
     },
     async historyIds(customer: string): Promise<string[]> {
-      const res = await fetch(`${base()}/customers/${customer}/events`);
-      return res.status === 200 ? ((await res.json()) as { id: string }[]).map((e) => e.id) : [];
+      const res = await get(`/customers/${customer}/events`);
+      return res.status === 200 ? (JSON.parse(res.body) as { id: string }[]).map((e) => e.id) : [];
     },
   };
+}
+
+/** A running local stack's status and history, read over HTTP as a user would. */
+export function httpReads(base: () => string) {
+  return readsVia(async (path) => {
+    const res = await fetch(`${base()}${path}`);
+    return { status: res.status, body: await res.text() };
+  });
+}
+
+/** The same reads answered by a status API handler in this process (a pipeline's statusApi). */
+export function handlerReads(
+  statusApi: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>,
+) {
+  return readsVia(async (rawPath) => {
+    const res = await statusApi({
+      rawPath,
+      requestContext: { http: { method: 'GET' } },
+      headers: {},
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEventV2);
+    return { status: res.statusCode ?? 0, body: res.body ?? '' };
+  });
 }
 
 /**

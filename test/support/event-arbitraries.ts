@@ -12,6 +12,7 @@ const OBJECT_IDS: Record<string, string[]> = {
   payment_intent: ['pi_1', 'pi_2', 'pi_3'],
   charge: ['ch_1', 'ch_2', 'ch_3'],
   invoice: ['in_1', 'in_2'],
+  invoice_payment: ['inpay_1', 'inpay_2'],
   dispute: ['dp_1', 'dp_2'],
   payment_method: ['pm_1', 'pm_2'],
   source: ['card_1', 'src_1', 'ba_1'],
@@ -73,6 +74,9 @@ export const eventArb = (
       disputeStatus: fc.constantFrom(...DISPUTE_STATUSES),
       disputeCharge: fc.constantFrom('ch_1', 'ch_2'),
       chargePi: fc.option(fc.constantFrom('pi_1', 'pi_2'), { nil: null }),
+      // An invoice payment links one of the PaymentIntents to one of the invoices.
+      paidInvoice: fc.constantFrom('in_1', 'in_2'),
+      paidPi: fc.constantFrom('pi_1', 'pi_2'),
       // Sometimes an object whose status disagrees with its event type (a stale or late read).
       piStatus: fc.option(fc.constantFrom(...PI_STATUSES), { nil: null, freq: 3 }),
       invoiceStatus: fc.option(fc.constantFrom(...INVOICE_STATUSES), { nil: null, freq: 3 }),
@@ -101,6 +105,9 @@ export const eventArb = (
         created: r.created,
         livemode: r.livemode,
         customer: CUSTOMER,
+        ...(kind === 'invoice_payment'
+          ? { invoiceId: r.paidInvoice, paymentIntentId: r.paidPi }
+          : {}),
         object,
         ...(kind === 'subscription' && r.prevStatus
           ? { previousAttributes: { status: r.prevStatus } }
@@ -149,6 +156,7 @@ export const overridesArb: fc.Arbitrary<OverrideRecord[]> = fc.uniqueArray(
     setAt: fc
       .integer({ min: 0, max: 3 })
       .map((s) => new Date(Date.UTC(2026, 0, 1) + s * 1000).toISOString()),
+    expiresAt: fc.constant(null),
     actor: fc.constant('local:test'),
   }),
   { maxLength: 4, selector: (o) => o.id },

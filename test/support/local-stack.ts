@@ -12,6 +12,7 @@ import {
 } from '../../bin/local/provision';
 import { FactStore } from '../../lambdas/adapters/fact-store';
 import { deriveBillingStatus, statusFromRecord } from '../../lambdas/core/billing-status';
+import { DEFAULT_GATE_SETTINGS, storeOptions, type GateSettings } from '../../lambdas/settings';
 
 export const uniqueName = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
 
@@ -23,10 +24,23 @@ export function sqsClient(): SQSClient {
   return new SQSClient({ ...LOCAL_AWS, endpoint: inject('sqsEndpoint') });
 }
 
-export async function freshTable(ddb = dynamoClient()) {
+/** A fresh table, and a store over it writing under `settings` (and `clock`, milliseconds). */
+export async function freshTable(
+  ddb = dynamoClient(),
+  {
+    settings = DEFAULT_GATE_SETTINGS,
+    clock,
+  }: { settings?: GateSettings; clock?: () => number } = {},
+) {
   const tableName = uniqueName('billing');
   const streamArn = await createBillingTable(ddb, tableName);
-  return { ddb, tableName, streamArn, store: new FactStore(ddb, tableName) };
+  return {
+    ddb,
+    tableName,
+    streamArn,
+    settings,
+    store: new FactStore(ddb, tableName, storeOptions(settings, clock)),
+  };
 }
 
 export async function freshQueues(types: readonly string[], options: QueueOptions = {}) {
@@ -70,31 +84,42 @@ export async function queueDepth(sqs: SQSClient, url: string): Promise<number> {
 }
 
 /** The status a customer's status item gives now (what the status API answers), or null. */
-export async function itemStatus(store: FactStore, customerId: string, now = new Date()) {
+export async function itemStatus(
+  store: FactStore,
+  customerId: string,
+  now = new Date(),
+  settings = DEFAULT_GATE_SETTINGS,
+) {
   const stored = await store.readStatus(customerId);
   return stored
-    ? statusFromRecord(customerId, stored.record, Math.floor(now.getTime() / 1000), 30)
+    ? statusFromRecord(customerId, stored.record, Math.floor(now.getTime() / 1000), settings)
     : null;
 }
 
-/** The full derivation over every stored fact and override of the customer: the oracle. */
-export async function derivedStatus(store: FactStore, customerId: string, now = new Date()) {
-  const [facts, overrides] = await Promise.all([
+/** The full derivation over every stored fact, link and override of the customer: the oracle. */
+export async function derivedStatus(
+  store: FactStore,
+  customerId: string,
+  now = new Date(),
+  settings = DEFAULT_GATE_SETTINGS,
+) {
+  const [{ facts, links }, overrides] = await Promise.all([
     store.allFacts(customerId),
     store.overrides(customerId),
   ]);
   return deriveBillingStatus({
     customerId,
     facts,
+    links,
     overrides,
     now: Math.floor(now.getTime() / 1000),
-    expiryWarningDays: 30,
+    settings,
   });
 }
 
 /** Ids of the customer's stored facts, sorted. */
 export async function factIds(store: FactStore, customerId: string): Promise<string[]> {
-  return (await store.allFacts(customerId)).map((f) => f.eventId).sort();
+  return (await store.allFacts(customerId)).facts.map((f) => f.eventId).sort();
 }
 
 /**
@@ -102,7 +127,7 @@ export async function factIds(store: FactStore, customerId: string): Promise<str
  * (the processor writes the fact first and the item just after).
  */
 export async function settled(store: FactStore, customerId: string, count: number) {
-  if ((await store.allFacts(customerId)).length !== count) return false;
+  if ((await store.allFacts(customerId)).facts.length !== count) return false;
   const now = new Date();
   return (
     JSON.stringify(await itemStatus(store, customerId, now)) ===

@@ -608,7 +608,14 @@ function paymentConditions(mine: readonly Ev[], linked: ReadonlySet<string>): Op
     -Infinity,
     ...mine.filter(isSuccessfulPayment).map((e) => e.created),
   );
-  const unsuperseded = (failures: Ev[]) => failures.filter((f) => f.created > latestSuccess);
+  // Decision (the item's bound): an object's failures count by its nine earliest and its
+  // latest; a success past the ninth dates the condition from the latest.
+  const bounded = (failures: Ev[]) => {
+    const sorted = [...failures].sort((a, b) => a.created - b.created || compare(a.id, b.id));
+    return sorted.length > 10 ? [...sorted.slice(0, 9), sorted[sorted.length - 1]!] : sorted;
+  };
+  const unsuperseded = (failures: Ev[]) =>
+    bounded(failures).filter((f) => f.created > latestSuccess);
   const result: Opened[] = [];
 
   const intents = byObject(mine.filter((e) => e.kind === 'payment_intent'));
@@ -826,9 +833,20 @@ const LEGACY_BRANDS: ReadonlyMap<string, string> = new Map([
   ['Visa', 'visa'],
   ['Unknown', 'unknown'],
 ]);
-/** Decision: a brand that is neither a legacy word nor a PaymentMethod word is kept as sent. */
-const brandOf = (brand: string | null): string | null =>
-  brand === null ? null : (LEGACY_BRANDS.get(brand) ?? brand);
+/** The PaymentMethod `card.brand` words (docs/behaviour.md#the-billing-status). */
+const BRAND_WORDS: ReadonlySet<string> = new Set([...LEGACY_BRANDS.values(), 'link']);
+/**
+ * A legacy word maps; a PaymentMethod word stays; any other brand is matched against the
+ * words ignoring case, spaces read as underscores, else it is `unknown`.
+ */
+function brandOf(brand: string | null): string | null {
+  if (brand === null) return null;
+  const legacy = LEGACY_BRANDS.get(brand);
+  if (legacy) return legacy;
+  if (BRAND_WORDS.has(brand)) return brand;
+  const folded = brand.toLowerCase().replace(/\s+/g, '_');
+  return BRAND_WORDS.has(folded) ? folded : 'unknown';
+}
 
 interface Details {
   type: string;

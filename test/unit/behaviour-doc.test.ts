@@ -2,7 +2,7 @@
 // `docs/behaviour.md#<section>`. Every such pointer must name a section that exists, and
 // nothing in the repository may point at documents a maintainer does not have.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -23,7 +23,11 @@ const ANCHORS = new Set(
     .map((l) => anchor(l.replace(/^#+ /, ''))),
 );
 
-/** The repository's own text files (tracked or new), as git sees them. */
+/**
+ * The repository's own text files as they are in the working tree: tracked or new, as git
+ * sees them, less the tracked files deleted from the working tree (git still lists them
+ * until the deletion is committed).
+ */
 function repositoryFiles(): string[] {
   const listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], {
     cwd: ROOT,
@@ -31,7 +35,8 @@ function repositoryFiles(): string[] {
   });
   return listed
     .split('\n')
-    .filter((f) => /\.(ts|md|json|js|mjs)$/.test(f) && !f.endsWith('package-lock.json'));
+    .filter((f) => /\.(ts|md|json|js|mjs)$/.test(f) && !f.endsWith('package-lock.json'))
+    .filter((f) => existsSync(path.join(ROOT, f)));
 }
 
 describe('docs/behaviour.md', () => {

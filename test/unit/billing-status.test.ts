@@ -2,7 +2,7 @@
 // (docs/behaviour.md#the-billing-status).
 import { describe, expect, it } from 'vitest';
 import { buildEvent } from '../../bin/events/stripe-events';
-import { deriveBillingStatus } from '../../lambdas/core/billing-status';
+import { DEFAULT_STATUS_SETTINGS, deriveBillingStatus } from '../../lambdas/core/billing-status';
 import type { AppliedFact, OverrideRecord } from '../../lambdas/core/facts';
 import { historyOf } from '../../lambdas/core/history';
 import { CUSTOMER, applied, reasons, statusOf } from '../support/derive';
@@ -12,7 +12,15 @@ const override = (
   mode: 'allow' | 'deny' | null,
   setAt: string,
   reason: string | null = 'support ticket 42',
-): OverrideRecord => ({ id, customerId: CUSTOMER, mode, reason, setAt, actor: 'local:test' });
+): OverrideRecord => ({
+  id,
+  customerId: CUSTOMER,
+  mode,
+  reason,
+  setAt,
+  expiresAt: null,
+  actor: 'local:test',
+});
 
 const failed = buildEvent('invoice.payment_failed', { created: 100, object: { id: 'in_1' } });
 
@@ -27,6 +35,7 @@ describe('overrides', () => {
       mode: 'allow',
       reason: 'support ticket 42',
       setAt: '2026-11-22T10:00:00.000Z',
+      expiresAt: null,
     });
   });
 
@@ -75,7 +84,7 @@ describe('the record itself', () => {
         facts: [],
         overrides: [],
         now: 0,
-        expiryWarningDays: 30,
+        settings: DEFAULT_STATUS_SETTINGS,
       }),
     ).toBeNull();
   });
@@ -91,7 +100,7 @@ describe('the record itself', () => {
       ],
       overrides: [],
       now: 0,
-      expiryWarningDays: 30,
+      settings: DEFAULT_STATUS_SETTINGS,
     });
     expect(s).toMatchObject({
       lastEventId: b.id,
@@ -179,7 +188,7 @@ describe('the record itself, details', () => {
       facts: [applied(a, CUSTOMER, '2026-11-22T10:00:00.000Z')],
       overrides: [override('ovr_1', 'allow', '2026-11-22T10:00:05.000Z')],
       now: 0,
-      expiryWarningDays: 30,
+      settings: DEFAULT_STATUS_SETTINGS,
     });
     expect(s).toMatchObject({
       lastEventId: 'ovr_1',
@@ -197,7 +206,7 @@ describe('the record itself, details', () => {
       facts: [applied(b, CUSTOMER, at), applied(a, CUSTOMER, at)],
       overrides: [],
       now: 0,
-      expiryWarningDays: 30,
+      settings: DEFAULT_STATUS_SETTINGS,
     });
     expect(s?.lastEventId).toBe('evt_b');
   });
@@ -214,7 +223,7 @@ describe('the record itself, details', () => {
       ],
       overrides: [],
       now: 0,
-      expiryWarningDays: 30,
+      settings: DEFAULT_STATUS_SETTINGS,
     });
     expect(s?.lastEventId).toBe('evt_b');
   });
@@ -253,7 +262,7 @@ describe('the record itself, details', () => {
       facts: [known, { ...known, eventId: 'evt_other', type: 'plan.created' }],
       overrides: [],
       now: 0,
-      expiryWarningDays: 30,
+      settings: DEFAULT_STATUS_SETTINGS,
     });
     expect(s?.blockers).toEqual([]);
   });
@@ -331,7 +340,7 @@ describe('long histories', () => {
       facts,
       overrides: [],
       now: 1_900_000_000,
-      expiryWarningDays: 30,
+      settings: DEFAULT_STATUS_SETTINGS,
     });
     expect(status?.blockers).toEqual([
       {

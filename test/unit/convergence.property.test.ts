@@ -7,13 +7,21 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildEvent } from '../../bin/events/stripe-events';
-import { deriveBillingStatus } from '../../lambdas/core/billing-status';
+import { DEFAULT_STATUS_SETTINGS, deriveBillingStatus } from '../../lambdas/core/billing-status';
+import type { InvoiceLink } from '../../lambdas/core/entries';
 import type { AppliedFact, BillingStatus, OverrideRecord } from '../../lambdas/core/facts';
 import { historyOf } from '../../lambdas/core/history';
 import { HANDLED_TYPES } from '../../lambdas/core/registry';
 import { ruleForType } from '../../lambdas/core/rules';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
-import { CUSTOMER, applied } from '../support/derive';
+import { CUSTOMER, applied, linksOf } from '../support/derive';
+
+/** The invoice links the events carry, as the processors record them (each once). */
+const linksOfAll = (events: readonly StripeEvent[]): InvoiceLink[] => {
+  const links = new Map<string, InvoiceLink>();
+  for (const l of events.flatMap(linksOf)) links.set(`${l.payment}|${l.invoice}`, l);
+  return [...links.values()];
+};
 import {
   NOWS,
   SUB_STATUSES,
@@ -28,13 +36,15 @@ function derive(
   facts: readonly AppliedFact[],
   overrides: readonly OverrideRecord[],
   now: number,
+  links: readonly InvoiceLink[] = [],
 ): BillingStatus {
   return deriveBillingStatus({
     customerId: CUSTOMER,
     facts,
     overrides,
+    links,
     now,
-    expiryWarningDays: 30,
+    settings: DEFAULT_STATUS_SETTINGS,
   })!;
 }
 
@@ -82,9 +92,13 @@ describe('convergence', () => {
           d.events.map((e) => applied(e, CUSTOMER, '2026-01-01T00:00:00.000Z')),
           d.overrides,
           d.now,
+          linksOfAll(d.events),
         );
         const facts = d.delivered.map((e, i) => applied(e, CUSTOMER, d.appliedAts[i]));
-        expect(comparable(derive(facts, d.overrideOrder, d.now))).toEqual(comparable(expected));
+        const links = linksOfAll(d.delivered).reverse();
+        expect(comparable(derive(facts, d.overrideOrder, d.now, links))).toEqual(
+          comparable(expected),
+        );
       }),
       { numRuns: 500 },
     );
@@ -110,7 +124,10 @@ describe('convergence', () => {
       fc.property(readOrders, ({ d, order, overrideOrder }) => {
         const stored = d.delivered.map((e, i) => applied(e, CUSTOMER, d.appliedAts[i]));
         const reread = order.map((i) => stored[i]!);
-        expect(derive(reread, overrideOrder, d.now)).toEqual(derive(stored, d.overrides, d.now));
+        const links = linksOfAll(d.delivered);
+        expect(derive(reread, overrideOrder, d.now, [...links].reverse())).toEqual(
+          derive(stored, d.overrides, d.now, links),
+        );
       }),
       { numRuns: 300 },
     );

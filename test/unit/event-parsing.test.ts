@@ -71,10 +71,19 @@ describe('ids that Stripe sends as strings or expanded objects', () => {
 
 describe('whose record an event touches, with fields missing', () => {
   it('touches no record for a customer event whose object is not a customer', () => {
-    for (const id of [undefined, 'acct_1', '']) {
+    // No id at all: nothing names an owner. An id that is not a cus_ id: an owner the gate
+    // cannot key a record by, counted as unsupported (and still no record changes).
+    const event = buildEvent('customer.updated', { object: { id: undefined } });
+    expect(resolve('customer.updated', event)).toEqual({ kind: 'none' });
+    for (const id of ['acct_1', '', 'cus_', 'cus_a-b']) {
       const event = buildEvent('customer.updated', { object: { id } });
-      expect(resolve('customer.updated', event)).toEqual({ kind: 'none' });
+      expect(resolve('customer.updated', event)).toEqual({
+        kind: 'unsupported',
+        reason: 'customer is not a cus_ id',
+      });
     }
+    const valid = buildEvent('customer.updated', { object: { id: 'cus_A1' } });
+    expect(resolve('customer.updated', valid)).toEqual({ kind: 'customer', customerId: 'cus_A1' });
   });
 
   it('touches no record for a dispute with neither charge nor PaymentIntent', () => {

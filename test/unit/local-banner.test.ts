@@ -5,12 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { alreadyRunningMessage, portInUseMessage, startupBanner } from '../../bin/local/banner';
 import { loadLocalConfig, logLevel } from '../../bin/local/config';
 import { DEFAULTS } from '../../lambdas/config';
+import { REGISTRY } from '../../lambdas/core/registry';
 
 describe('the npm start banner', () => {
   it('prints the webhook URL and the stripe listen line for the port in use', () => {
     const text = startupBanner(
       { port: 4321, secrets: [DEFAULTS.localWebhookSecret], secretFromEnv: false },
-      28,
+      REGISTRY.length,
       3.2,
     );
 
@@ -22,17 +23,42 @@ describe('the npm start banner', () => {
   it('prints the development secret when none was supplied', () => {
     const text = startupBanner(
       { port: 3000, secrets: [DEFAULTS.localWebhookSecret], secretFromEnv: false },
-      28,
+      REGISTRY.length,
       3.2,
     );
 
     expect(text).toContain(DEFAULTS.localWebhookSecret);
   });
 
+  it('prints how a client reaches the table: endpoint, table, region, credentials and the state file', () => {
+    const text = startupBanner(
+      { port: 3000, secrets: [DEFAULTS.localWebhookSecret], secretFromEnv: false },
+      28,
+      3.2,
+      null,
+      {
+        dynamoEndpoint: 'http://127.0.0.1:45678',
+        tableName: 'sbg-local-billing',
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        stateFile: '.local/stack.json',
+      },
+    );
+
+    expect(text).toContain(
+      'table:    sbg-local-billing at http://127.0.0.1:45678, region us-east-1, access key id local, secret local',
+    );
+    expect(text).toContain('.local/stack.json has them');
+  });
+
   it('never prints a secret supplied in STRIPE_WEBHOOK_SECRET', () => {
     const supplied = ['whsec_supplied_one', 'whsec_supplied_two'];
 
-    const text = startupBanner({ port: 3000, secrets: supplied, secretFromEnv: true }, 28, 3.2);
+    const text = startupBanner(
+      { port: 3000, secrets: supplied, secretFromEnv: true },
+      REGISTRY.length,
+      3.2,
+    );
 
     expect(text).toContain('from STRIPE_WEBHOOK_SECRET');
     expect(text).not.toContain('whsec_supplied');

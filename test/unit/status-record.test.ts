@@ -1,10 +1,15 @@
 // The status record, what the billing-status item holds (docs/behaviour.md#status-at-constant-cost):
 // how facts fold into it through the public functions (deriveRecord, applyObjectFacts,
-// statusFromRecord, canAllocateOf) and what the rules tell the processor about a fact
+// statusFromRecord, canAllocateAt) and what the rules tell the processor about a fact
 // (its kind, its meaning, whether applying it refolds its object's entry).
 import { describe, expect, it } from 'vitest';
 import { buildEvent } from '../../bin/events/stripe-events';
-import { canAllocateOf, statusFromRecord } from '../../lambdas/core/billing-status';
+import {
+  DEFAULT_STATUS_SETTINGS,
+  canAllocateAt,
+  statusFromRecord,
+} from '../../lambdas/core/billing-status';
+import { parsePolicy } from '../../lambdas/core/policy';
 import type { AppliedFact, OverrideRecord } from '../../lambdas/core/facts';
 import { REGISTRY } from '../../lambdas/core/registry';
 import {
@@ -25,12 +30,18 @@ import { CUSTOMER, applied, reasons } from '../support/derive';
 
 const NOW = 1_700_000_000;
 
-const override = (id: string, mode: 'allow' | 'deny' | null, setAt: string): OverrideRecord => ({
+const override = (
+  id: string,
+  mode: 'allow' | 'deny' | null,
+  setAt: string,
+  expiresAt: number | null = null,
+): OverrideRecord => ({
   id,
   customerId: CUSTOMER,
   mode,
   reason: 'ticket 7',
   setAt,
+  expiresAt,
   actor: 'local:test',
 });
 
@@ -59,7 +70,7 @@ const unhandled = (eventId: string, objectId: string, created: number): AppliedF
 
 describe('a record with nothing committed', () => {
   it('reads as allowed, with no last event', () => {
-    expect(statusFromRecord(CUSTOMER, EMPTY_RECORD, NOW, 30)).toEqual({
+    expect(statusFromRecord(CUSTOMER, EMPTY_RECORD, NOW, DEFAULT_STATUS_SETTINGS)).toEqual({
       customerId: CUSTOMER,
       canAllocate: true,
       blockers: [],
@@ -69,8 +80,9 @@ describe('a record with nothing committed', () => {
       livemode: false,
       lastEventId: null,
       updatedAt: '',
+      nextChangeAt: null,
     });
-    expect(canAllocateOf(CUSTOMER, EMPTY_RECORD)).toBe(true);
+    expect(canAllocateAt(CUSTOMER, EMPTY_RECORD, NOW, DEFAULT_STATUS_SETTINGS)).toBe(true);
   });
 
   it('is what deriveRecord gives for neither facts nor overrides: none', () => {
@@ -78,7 +90,7 @@ describe('a record with nothing committed', () => {
   });
 });
 
-describe('canAllocateOf', () => {
+describe('canAllocateAt', () => {
   const paymentMethod = applied(
     buildEvent('payment_method.attached', {
       id: 'evt_pm',
@@ -86,22 +98,54 @@ describe('canAllocateOf', () => {
       object: { id: 'pm_1', card: { brand: 'visa', last4: '4242', exp_month: 1, exp_year: 2020 } },
     }),
   );
+  const times = [0, 1_500_000_000, NOW, 2_000_000_000];
 
-  it('agrees with the status at any reading time (only warnings depend on the time)', () => {
+  it('agrees with the status at any reading time; under the default policy only warnings depend on it', () => {
     const cases = [
       deriveRecord([invoiceFailed], [])!,
       deriveRecord([paymentMethod], [])!,
       deriveRecord([invoiceFailed], [override('ovr_1', 'allow', '2026-01-01T00:00:00.000Z')])!,
       deriveRecord([], [override('ovr_1', 'deny', '2026-01-01T00:00:00.000Z')])!,
     ];
-    expect(cases.map((r) => canAllocateOf(CUSTOMER, r))).toEqual([false, true, true, false]);
-    for (const record of cases) {
-      for (const now of [0, 1_500_000_000, NOW, 2_000_000_000]) {
-        expect(statusFromRecord(CUSTOMER, record, now, 30).canAllocate).toBe(
-          canAllocateOf(CUSTOMER, record),
+    for (const [i, record] of cases.entries()) {
+      for (const now of times) {
+        const allowed = canAllocateAt(CUSTOMER, record, now, DEFAULT_STATUS_SETTINGS);
+        expect(allowed).toBe([false, true, true, false][i]);
+        expect(statusFromRecord(CUSTOMER, record, now, DEFAULT_STATUS_SETTINGS).canAllocate).toBe(
+          allowed,
         );
       }
     }
+  });
+
+  it('changes with the reading time when a grace ends (docs/behaviour.md#access-policy)', () => {
+    const settings = {
+      ...DEFAULT_STATUS_SETTINGS,
+      policy: parsePolicy({ payment_failed: { action: 'block', grace: 100 } }),
+    };
+    // invoiceFailed opened at 100: a warning until 200, a blocker from that second on.
+    const record = deriveRecord([invoiceFailed], [])!;
+    expect(
+      [150, 199, 200, 201].map((now) => canAllocateAt(CUSTOMER, record, now, settings)),
+    ).toEqual([true, true, false, false]);
+    for (const now of [150, 200]) {
+      expect(statusFromRecord(CUSTOMER, record, now, settings).canAllocate).toBe(
+        canAllocateAt(CUSTOMER, record, now, settings),
+      );
+    }
+  });
+
+  it('changes with the reading time when an override expires', () => {
+    const setAt = '2026-01-01T00:00:00.000Z';
+    const expiresAt = Date.UTC(2026, 0, 2) / 1000;
+    const allowed = deriveRecord([invoiceFailed], [override('ovr_1', 'allow', setAt, expiresAt)])!;
+    const denied = deriveRecord([], [override('ovr_1', 'deny', setAt, expiresAt)])!;
+    const at = (record: typeof allowed) =>
+      [expiresAt - 1, expiresAt, expiresAt + 1].map((now) =>
+        canAllocateAt(CUSTOMER, record, now, DEFAULT_STATUS_SETTINGS),
+      );
+    expect(at(allowed)).toEqual([true, false, false]);
+    expect(at(denied)).toEqual([false, true, true]);
   });
 });
 
@@ -115,7 +159,7 @@ describe('facts of a type no rule handles', () => {
     const without = deriveRecord([invoiceFailed], [])!;
     const beside = deriveRecord([invoiceFailed, unhandled('evt_x', 'in_1', 150)], [])!;
     expect(beside.entries).toEqual(without.entries);
-    const status = statusFromRecord(CUSTOMER, beside, NOW, 30);
+    const status = statusFromRecord(CUSTOMER, beside, NOW, DEFAULT_STATUS_SETTINGS);
     expect(reasons(status)).toEqual(['payment_failed:in_1']);
     expect(status.lastEventId).toBe('evt_x');
   });
@@ -226,7 +270,7 @@ describe('what each rule says about its kind', () => {
   it.each(REGISTRY.map((e) => [e.type] as const))(
     'the rule of %s folds no facts into no entry',
     (type) => {
-      expect(ruleForType(type)!.fold([], meaningOf)).toBeNull();
+      expect(ruleForType(type)!.fold([], meaningOf, [])).toBeNull();
     },
   );
 

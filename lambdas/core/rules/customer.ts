@@ -2,8 +2,8 @@
 // good. Nothing here needs the customer's other facts: deletion is a customer-level value.
 
 import type { KindRule } from '../entries';
-import { idOf } from '../stripe-event';
-import { NO_ENTRY, makeFact } from './common';
+import { CUSTOMER_ID, idOf } from '../stripe-event';
+import { NO_ENTRY, makeFact, objectIds } from './common';
 import { meaningsOf } from '../registry';
 
 const MEANINGS = meaningsOf('customer');
@@ -14,10 +14,14 @@ export const customerRule: KindRule = {
   meanings: MEANINGS,
   resolveCustomer(event) {
     const customerId = idOf(event.data.object, 'id');
-    return customerId?.startsWith('cus_') ? { kind: 'customer', customerId } : { kind: 'none' };
+    if (customerId === null) return { kind: 'none' };
+    return CUSTOMER_ID.test(customerId)
+      ? { kind: 'customer', customerId }
+      : { kind: 'unsupported', reason: 'customer is not a cus_ id' };
   },
   toFact: (event) => makeFact(event, {}),
   revealKeys: () => [],
+  idsRead: (event) => objectIds(event),
   ...NO_ENTRY,
   customerEffect: (fact) => ({ deleted: MEANINGS.get(fact.type) === 'deleted' }),
 };

@@ -5,7 +5,7 @@
 import type { DisputeEntry, EntryView, KindRule } from '../entries';
 import { condition, firstOpener } from '../ordering';
 import { idOf, str } from '../stripe-event';
-import { dataStr, ids, makeFact, withMeaning } from './common';
+import { dataStr, ids, makeFact, objectIds, withMeaning } from './common';
 import { meaningsOf } from '../registry';
 
 const MEANINGS = meaningsOf('dispute');
@@ -32,6 +32,8 @@ export const disputeRule: KindRule = {
     return makeFact(event, { data: { status: str(event.data.object, 'status') } });
   },
   revealKeys: () => [],
+  idsRead: (event) =>
+    objectIds(event, idOf(event.data.object, 'charge'), idOf(event.data.object, 'payment_intent')),
   entryKind: 'dispute',
   fold(facts, meaningOf): DisputeEntry | null {
     const closed =
@@ -45,9 +47,9 @@ export const disputeRule: KindRule = {
 
 export const disputeView: EntryView<DisputeEntry> = {
   conditions(entries) {
-    const blockers = entries.map(([disputeId, entry]) =>
+    const conditions = entries.map(([disputeId, entry]) =>
       condition('dispute_open' as const, disputeId, entry.opened),
     );
-    return { blockers, warnings: [], paymentMethods: [] };
+    return { conditions, paymentMethods: [], changesAt: [] };
   },
 };

@@ -3,12 +3,14 @@
 // event type.
 
 import type { AppliedFact, Fact } from '../facts';
+import { idsAndDatesProblem, type StripeEvent } from '../stripe-event';
 import type { Entry, EntryKind, EntryView, KindRule } from '../entries';
 import { registryEntry, type ObjectKind } from '../registry';
 import { chargeRule } from './charge';
 import { customerRule } from './customer';
 import { disputeRule, disputeView } from './dispute';
 import { invoiceRule, invoiceView } from './invoice';
+import { invoicePaymentRule } from './invoice-payment';
 import { paymentView } from './payment-failures';
 import { paymentIntentRule } from './payment-intent';
 import { methodView } from './payment-method-details';
@@ -20,6 +22,7 @@ const RULES: Readonly<Record<ObjectKind, KindRule>> = {
   payment_intent: paymentIntentRule,
   charge: chargeRule,
   invoice: invoiceRule,
+  invoice_payment: invoicePaymentRule,
   dispute: disputeRule,
   payment_method: paymentMethodRule,
   source: sourceRule,
@@ -35,6 +38,15 @@ export function ruleFor(kind: ObjectKind): KindRule {
 export function ruleForType(type: string): KindRule | undefined {
   const entry = registryEntry(type);
   return entry ? RULES[entry.kind] : undefined;
+}
+
+/**
+ * Why an event of a handled type is refused at the door (an id or date Stripe never sends),
+ * or null; unhandled types are not checked (they are acknowledged and ignored).
+ */
+export function eventProblem(event: StripeEvent, nowSeconds: number): string | null {
+  const rule = ruleForType(event.type);
+  return rule ? idsAndDatesProblem(event, rule.idsRead(event), nowSeconds) : null;
 }
 
 /** What a stored fact means in its own kind's rule (undefined for an unknown type). */

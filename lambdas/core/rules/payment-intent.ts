@@ -1,11 +1,12 @@
 // payment_intent.* events: a PaymentIntent's failures block until it succeeds or is canceled,
-// or until a later successful payment of the customer supersedes them.
+// or until a later successful payment of the customer supersedes them; a PaymentIntent of an
+// invoice opens no condition of its own.
 
 import type { KindRule } from '../entries';
-import { idOf, obj, str, type StripeEvent } from '../stripe-event';
-import { customerOfObject, dataStr, ids, makeFact, withMeaning } from './common';
-import { paymentEntry } from './payment-failures';
 import { meaningsOf } from '../registry';
+import { idOf, obj, str, type StripeEvent } from '../stripe-event';
+import { customerOfObject, dataStr, ids, makeFact, objectIds, withMeaning } from './common';
+import { belongsToInvoice, paymentEntry } from './payment-failures';
 
 /** The PaymentIntent's latest charge: `latest_charge`, or `charges.data[0]` on old API versions. */
 export function latestChargeOf(event: StripeEvent): string | null {
@@ -25,19 +26,28 @@ const MEANINGS = meaningsOf('payment_intent');
 /** Whatever the event type, a PaymentIntent in one of these statuses is settled for good. */
 const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['succeeded', 'canceled']);
 
-/** Fact data: `{ status }`, the PaymentIntent's status as the event saw it. */
+/**
+ * Fact data: `{ status, invoice }`: the PaymentIntent's status as the event saw it, and its
+ * invoice (API versions before 2025-03-31.basil name it; later ones never do).
+ */
 export const paymentIntentRule: KindRule = {
   kind: 'payment_intent',
   meanings: MEANINGS,
   resolveCustomer: customerOfObject,
   toFact(event) {
-    return makeFact(event, { data: { status: str(event.data.object, 'status') } });
+    return makeFact(event, {
+      data: {
+        status: str(event.data.object, 'status'),
+        invoice: idOf(event.data.object, 'invoice'),
+      },
+    });
   },
   revealKeys(event) {
     return ids(idOf(event.data.object, 'id'), latestChargeOf(event));
   },
+  idsRead: (event) => objectIds(event, latestChargeOf(event), idOf(event.data.object, 'invoice')),
   entryKind: 'payment',
-  fold(facts, meaningOf) {
+  fold(facts, meaningOf, links) {
     const terminal = facts.some((f) => {
       const meaning = meaningOf(f);
       return (
@@ -46,7 +56,8 @@ export const paymentIntentRule: KindRule = {
         TERMINAL_STATUSES.has(dataStr(f, 'status') ?? '')
       );
     });
-    return terminal ? null : paymentEntry(withMeaning(facts, meaningOf, 'failed'));
+    if (terminal || belongsToInvoice(facts, links)) return null;
+    return paymentEntry(withMeaning(facts, meaningOf, 'failed'));
   },
   customerEffect: (fact) => ({ success: MEANINGS.get(fact.type) === 'succeeded' }),
 };

@@ -3,18 +3,11 @@
 // (PaymentMethod, legacy Card, Source, legacy bank account), from its newest event; its
 // deletion; and, at reading time, its status (active, expiring, expired, deleted) and warnings.
 
-import type { EntryView, KindRule, MeaningOf, MethodEntry } from '../entries';
-import type {
-  AppliedFact,
-  Condition,
-  Fact,
-  FactData,
-  PaymentMethodView,
-  WarningReason,
-} from '../facts';
+import type { EntryView, KindRule, MeaningOf, MethodEntry, RawCondition } from '../entries';
+import type { AppliedFact, Fact, FactData, PaymentMethodView } from '../facts';
 import { compareIds, condition, firstOpener } from '../ordering';
 import { idOf, num, obj, str, type StripeEvent, type StripeObject } from '../stripe-event';
-import { dataInt, dataStr, ids, makeFact, withMeaning } from './common';
+import { dataInt, dataStr, ids, makeFact, objectIds, withMeaning } from './common';
 
 /**
  * Legacy Card brand names -> PaymentMethod `card.brand` words. A Map,
@@ -166,6 +159,7 @@ export function methodRule(
     resolveCustomer,
     toFact: methodFact,
     revealKeys: methodRevealKeys,
+    idsRead: (event) => objectIds(event, idOf(event.data.previous_attributes, 'customer')),
     entryKind: 'method',
     fold: foldMethod,
     customerEffect: () => ({}),
@@ -204,15 +198,39 @@ function stoppedAt(s: MethodState): Stop {
     : { created: expiredAt, eventId: null };
 }
 
+/**
+ * Whether stop `a` dates `no_valid_payment_method` rather than `b`: the later moment; at the
+ * same moment a deletion (an event) rather than an expiry, and the smaller event id among
+ * deletions (docs/behaviour.md#the-billing-status: among events with the same `created`, the
+ * smallest id).
+ */
+export function namesStop(
+  a: { time: number; eventId: string | null },
+  b: { time: number; eventId: string | null },
+): boolean {
+  if (a.time !== b.time) return a.time > b.time;
+  if (a.eventId === null || b.eventId === null) return a.eventId !== null && b.eventId === null;
+  return compareIds(a.eventId, b.eventId) < 0;
+}
+
+/** Future moments at which a method's status changes: its window opening, its expiry. */
+function changesOf(s: MethodState, now: number, window: number): number[] {
+  if (s.entry.deleted !== null || s.instant === null) return [];
+  const moments = s.entry.announced === null ? [s.instant - window, s.instant] : [s.instant];
+  return moments.filter((t) => t > now);
+}
+
 export const methodView: EntryView<MethodEntry> = {
   conditions(entries, ctx) {
     const states = entries
       .map(([id, entry]) => methodState(id, entry, ctx.now, ctx.warningWindow))
       .sort((a, b) => compareIds(a.view.id, b.view.id));
-    const warnings: Condition<WarningReason>[] = [];
+    const conditions: RawCondition[] = [];
+    const changesAt: number[] = [];
     for (const s of states) {
+      for (const t of changesOf(s, ctx.now, ctx.warningWindow)) changesAt.push(t);
       if (s.view.status !== 'expiring') continue;
-      warnings.push(
+      conditions.push(
         s.entry.announced
           ? condition('payment_method_expiring', s.view.id, s.entry.announced)
           : {
@@ -224,20 +242,32 @@ export const methodView: EntryView<MethodEntry> = {
       );
     }
     const usable = states.some((s) => s.view.status === 'active' || s.view.status === 'expiring');
-    if (states.length > 0 && !usable) {
-      // The latest stop across methods; among equal moments the smallest method id.
-      let last: { at: Stop; id: string } | null = null;
-      for (const s of states) {
-        const at = stoppedAt(s);
-        if (!last || at.created > last.at.created) last = { at, id: s.view.id };
+    // The latest stop across methods; among equal moments a deletion, the smallest event id.
+    let last: Stop | null = null;
+    for (const s of states) {
+      const at = stoppedAt(s);
+      if (
+        !last ||
+        namesStop(
+          { time: at.created, eventId: at.eventId },
+          { time: last.created, eventId: last.eventId },
+        )
+      ) {
+        last = at;
       }
-      warnings.push({
-        reason: 'no_valid_payment_method',
-        objectId: ctx.customerId,
-        since: last!.at.created,
-        eventId: last!.at.eventId,
-      });
     }
-    return { blockers: [], warnings, paymentMethods: states.map((s) => s.view) };
+    return {
+      conditions,
+      paymentMethods: states.map((s) => s.view),
+      changesAt,
+      methods: {
+        known: states.length > 0,
+        usable,
+        lastStop:
+          last && Number.isFinite(last.created)
+            ? { time: last.created, eventId: last.eventId }
+            : null,
+      },
+    };
   },
 };

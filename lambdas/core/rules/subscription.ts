@@ -1,11 +1,12 @@
 // customer.subscription.* events: the subscription's status is the one of its newest event
-// (with a fixed order for same-second ties); past_due/unpaid and paused block.
+// (with a fixed order for same-second ties); past_due, unpaid and paused each open their own
+// condition.
 
 import type { EntryView, KindRule, MeaningOf, SubscriptionEntry } from '../entries';
 import type { AppliedFact } from '../facts';
 import { compareIds, condition, firstOpener, maxOf } from '../ordering';
 import { str } from '../stripe-event';
-import { customerOfObject, dataStr, makeFact } from './common';
+import { customerOfObject, dataStr, makeFact, objectIds } from './common';
 import { meaningsOf } from '../registry';
 
 const MEANINGS = meaningsOf('subscription');
@@ -23,7 +24,7 @@ const SUBSCRIPTION_ORDER: ReadonlyMap<string, number> = new Map([
 ]);
 const TERMINAL: ReadonlySet<string> = new Set(['canceled', 'incomplete_expired']);
 const BLOCKING: ReadonlyMap<string, SubscriptionEntry['reason']> = new Map([
-  ['past_due', 'subscription_unpaid'],
+  ['past_due', 'subscription_past_due'],
   ['unpaid', 'subscription_unpaid'],
   ['paused', 'subscription_paused'],
 ]);
@@ -78,6 +79,7 @@ export const subscriptionRule: KindRule = {
     });
   },
   revealKeys: () => [],
+  idsRead: (event) => objectIds(event),
   entryKind: 'subscription',
   fold(facts, meaningOf): SubscriptionEntry | null {
     // An event without a status says nothing about the subscription's state.
@@ -110,9 +112,9 @@ export const subscriptionRule: KindRule = {
 
 export const subscriptionView: EntryView<SubscriptionEntry> = {
   conditions(entries) {
-    const blockers = entries.map(([subscriptionId, entry]) =>
+    const conditions = entries.map(([subscriptionId, entry]) =>
       condition(entry.reason, subscriptionId, entry.since),
     );
-    return { blockers, warnings: [], paymentMethods: [] };
+    return { conditions, paymentMethods: [], changesAt: [] };
   },
 };

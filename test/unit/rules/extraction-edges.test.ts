@@ -1,5 +1,5 @@
 // Reading events whose shape is unusual: an owner named as a Stripe Accounts v2
-// customer_account (reported as unsupported, never dropped or guessed), and an old-API
+// customer_account (looked up through the account, never dropped or guessed), and an old-API
 // PaymentIntent whose charges list is malformed (docs/behaviour.md#whose-record-an-event-touches).
 import { describe, expect, it } from 'vitest';
 import { buildEvent } from '../../../bin/events/stripe-events';
@@ -16,18 +16,28 @@ describe('an owner named as customer_account (Accounts v2)', () => {
     'customer.subscription.updated',
     'customer.source.created',
     'payment_method.attached',
-  ])('%s is reported as unsupported, with the reason', (type) => {
+  ])('%s waits for the account to be resolved to its customer', (type) => {
     expect(resolve(type, { customer_account: 'acct_1' })).toEqual({
-      kind: 'unsupported',
-      reason: 'customer_account (Accounts v2)',
+      kind: 'lookup',
+      keys: ['acct_1'],
+      chargeId: null,
+      accountId: 'acct_1',
     });
   });
 
   it('also when the account is expanded into an object', () => {
     expect(resolve('invoice.payment_failed', { customer_account: { id: 'acct_1' } })).toEqual({
-      kind: 'unsupported',
-      reason: 'customer_account (Accounts v2)',
+      kind: 'lookup',
+      keys: ['acct_1'],
+      chargeId: null,
+      accountId: 'acct_1',
     });
+  });
+
+  it('changes no record when the customer is not a cus_ id, even beside an account', () => {
+    expect(
+      resolve('invoice.payment_failed', { customer: 'acct_1', customer_account: 'acct_1' }),
+    ).toMatchObject({ kind: 'unsupported' });
   });
 
   it('still goes by the customer when the object names both', () => {

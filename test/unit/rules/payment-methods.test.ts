@@ -538,6 +538,47 @@ describe('payment method status and warnings, edges', () => {
     ]);
   });
 
+  it('names the smallest event id, not the smallest method id, among deletions of one second', () => {
+    // card_a was deleted by evt_z, card_b by evt_y: the events decide (the smallest id).
+    const s = statusOf(
+      [
+        buildEvent('customer.source.deleted', {
+          created: 500,
+          object: { id: 'card_a' },
+          id: 'evt_z',
+        }),
+        buildEvent('customer.source.deleted', {
+          created: 500,
+          object: { id: 'card_b' },
+          id: 'evt_y',
+        }),
+      ],
+      { now: NOW },
+    );
+    expect(s.warnings).toEqual([
+      { reason: 'no_valid_payment_method', objectId: CUSTOMER, since: 500, eventId: 'evt_y' },
+    ]);
+  });
+
+  it("names a deletion over another method's expiry at the same moment", () => {
+    // card_a expires at the instant card_b is deleted: the deletion, an event, names it.
+    const instant = Date.UTC(2025, 0, 1) / 1000;
+    const s = statusOf(
+      [
+        legacy('customer.source.created', 100, { exp_month: 12, exp_year: 2024 }, 'evt_a'),
+        buildEvent('customer.source.deleted', {
+          created: instant,
+          object: { id: 'card_b' },
+          id: 'evt_del',
+        }),
+      ],
+      { now: NOW },
+    );
+    expect(s.warnings).toEqual([
+      { reason: 'no_valid_payment_method', objectId: CUSTOMER, since: instant, eventId: 'evt_del' },
+    ]);
+  });
+
   it('gives no payment-method warning when no method is known', () => {
     const s = statusOf([buildEvent('customer.created')], { now: NOW });
     expect(s.warnings).toEqual([]);

@@ -18,13 +18,24 @@ const sub = (
   });
 
 describe('subscription rules', () => {
-  it('blocks subscription_unpaid while past_due, since the event that entered it', () => {
+  it('blocks subscription_past_due while past_due, since the event that entered it', () => {
     const s = statusOf([
       sub('customer.subscription.created', 100, 'active'),
       sub('customer.subscription.updated', 200, 'past_due', 'active', 'evt_pd'),
     ]);
     expect(s.blockers).toEqual([
-      { reason: 'subscription_unpaid', objectId: 'sub_1', since: 200, eventId: 'evt_pd' },
+      { reason: 'subscription_past_due', objectId: 'sub_1', since: 200, eventId: 'evt_pd' },
+    ]);
+  });
+
+  it('moves from subscription_past_due to subscription_unpaid when it turns unpaid', () => {
+    const s = statusOf([
+      sub('customer.subscription.created', 100, 'active'),
+      sub('customer.subscription.updated', 200, 'past_due', 'active', 'evt_pd'),
+      sub('customer.subscription.updated', 300, 'unpaid', 'past_due', 'evt_up'),
+    ]);
+    expect(s.blockers).toEqual([
+      { reason: 'subscription_unpaid', objectId: 'sub_1', since: 300, eventId: 'evt_up' },
     ]);
   });
 
@@ -61,7 +72,7 @@ describe('subscription rules', () => {
       sub('customer.subscription.updated', 200, 'active', 'past_due', 'evt_a'),
     ]);
     // Both name each other: the status order decides, past_due > active.
-    expect(s.blockers.map((b) => b.reason)).toEqual(['subscription_unpaid']);
+    expect(s.blockers.map((b) => b.reason)).toEqual(['subscription_past_due']);
     const one = statusOf([
       sub('customer.subscription.updated', 200, 'past_due', null, 'evt_z'),
       sub('customer.subscription.updated', 200, 'active', 'past_due', 'evt_a'),
@@ -83,7 +94,7 @@ describe('subscription rules', () => {
       sub('customer.subscription.updated', 250, 'past_due', null, 'evt_1'),
     ]);
     expect(s.blockers).toEqual([
-      { reason: 'subscription_unpaid', objectId: 'sub_1', since: 250, eventId: 'evt_1' },
+      { reason: 'subscription_past_due', objectId: 'sub_1', since: 250, eventId: 'evt_1' },
     ]);
   });
 
@@ -123,7 +134,7 @@ describe('subscription rules, details', () => {
       sub('customer.subscription.updated', 200, 'past_due', null, 'evt_u'),
     ]);
     expect(s.blockers).toEqual([
-      { reason: 'subscription_unpaid', objectId: 'sub_1', since: 100, eventId: 'evt_c' },
+      { reason: 'subscription_past_due', objectId: 'sub_1', since: 100, eventId: 'evt_c' },
     ]);
   });
 
@@ -184,7 +195,7 @@ describe('subscription rules, details', () => {
       }),
     ]);
     expect(s.blockers.map((b) => `${b.reason}:${b.objectId}`)).toEqual([
-      'subscription_unpaid:sub_1',
+      'subscription_past_due:sub_1',
       'subscription_paused:sub_2',
     ]);
   });

@@ -234,9 +234,40 @@ describe('facts', () => {
 
   it('reads an old invoice that only says paid: true as paid', () => {
     const event = buildEvent('invoice.payment_succeeded', {
-      object: { status: undefined, paid: true },
+      object: {
+        status: undefined,
+        paid: true,
+        payment_intent: 'pi_1',
+        attempt_count: 2,
+        next_payment_attempt: null,
+      },
     });
-    expect(rule(event.type).toFact(event).data).toEqual({ status: 'paid' });
+    expect(rule(event.type).toFact(event).data).toEqual({
+      status: 'paid',
+      paymentIntent: 'pi_1',
+      attemptCount: 2,
+      nextPaymentAttempt: null,
+      uncollectibleReason: null,
+    });
+  });
+
+  it('keeps what the access policy reads from a failed invoice: attempts, retry, reason', () => {
+    const event = buildEvent('invoice.payment_failed', {
+      object: {
+        status: 'open',
+        payment_intent: undefined,
+        attempt_count: 3,
+        next_payment_attempt: 1_700_086_400,
+        status_details: { uncollectible: { reason: 'subscription_paused' } },
+      },
+    });
+    expect(rule(event.type).toFact(event).data).toEqual({
+      status: 'open',
+      paymentIntent: null,
+      attemptCount: 3,
+      nextPaymentAttempt: 1_700_086_400,
+      uncollectibleReason: 'subscription_paused',
+    });
   });
 
   it('never throws on an event of a handled type whose object lacks or garbles fields', () => {

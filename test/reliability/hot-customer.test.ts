@@ -1,0 +1,330 @@
+// One hot customer: 1,000 events of a single customer across its types (invoices failing and
+// paid, PaymentIntents failed and succeeded, cards attached, detached and updated,
+// subscriptions, charges, disputes), shuffled, sent signed through the verifier into the
+// SQS emulator's queues and applied at the deployed concurrency (five pollers per type,
+// batches of ten, the deployed visibility timeout) against DynamoDB Local
+// (docs/behaviour.md#hostile-and-busy-customers). Every event must be applied exactly once,
+// and no message received more than twice. The run prints the condition failures of the
+// status writer's requests (write conflicts), the largest ApproximateReceiveCount, and the
+// p99 latency from send (the verifier called) to processing done (the processor invocation
+// that applied the event returned, its status item written, before the message's delete).
+// The processors run in this process, as in faults.test.ts (the local twin has one poller
+// per queue; the deployed mapping runs five invocations per type, so the run polls itself).
+import {
+  DynamoDBClient,
+  TransactionCanceledException,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
+import type { Message } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
+import { Consumer } from 'sqs-consumer';
+import { describe, expect, inject, it, vi } from 'vitest';
+import { LOCAL_AWS } from '../../bin/local/emulators';
+import { startLocalPipeline, toSqsRecord } from '../../bin/local/pipeline';
+import { createEventQueues, queueUrlPrefixOf, type QueuePair } from '../../bin/local/provision';
+import { signatureHeader } from '../../bin/events/stripe-events';
+import { CONFIG_DEFAULTS } from '../../lib/config';
+import { VISIBILITY_TIMEOUT_FACTOR } from '../../lib/queue-processor';
+import { makeSqsEventQueue } from '../../lambdas/adapters/event-queue';
+import { FactStore } from '../../lambdas/adapters/fact-store';
+import { MESSAGE_ATTRIBUTES } from '../../lambdas/adapters/queue-layout';
+import { isConditionFailure } from '../../lambdas/adapters/status-writer';
+import { PK_PREFIX } from '../../lambdas/adapters/table-layout';
+import { makeLogger } from '../../lambdas/observability';
+import { makeProcessorHandler } from '../../lambdas/processor/make-processor';
+import { rebuildAll } from '../../lambdas/rebuild/rebuild-status';
+import { DEFAULT_GATE_SETTINGS, storeOptions } from '../../lambdas/settings';
+import { makeVerifierHandler } from '../../lambdas/verifier/make-verifier';
+import { eventually, freshTable, queueDepth, sqsClient, uniqueName } from '../support/local-stack';
+import { testLogger, testMetrics } from '../support/telemetry';
+import { assessAgainstOracle, handlerReads, makeWorkload } from './workload';
+
+const SECRET = 'whsec_hot_customer';
+// At most HISTORY_MAX_LIMIT: the oracle check reads the customer's history as one page.
+const EVENTS = 1_000;
+/** The customer's types; disputes (created, closed) come on top, on its succeeded charges. */
+const HOT_TYPES = [
+  'invoice.payment_failed',
+  'invoice.paid',
+  'payment_intent.payment_failed',
+  'payment_intent.succeeded',
+  'payment_method.attached',
+  'payment_method.detached',
+  'payment_method.updated',
+  'customer.subscription.updated',
+  'charge.failed',
+  'charge.succeeded',
+];
+const DISPUTE_TYPES = ['charge.dispute.created', 'charge.dispute.closed'];
+
+// The deployed event source mapping (lib/queue-processor.ts defaults, lib/config.ts): up to
+// five concurrent batches of ten per type, a 30-second function timeout, a one-second
+// batching window, and the queue's visibility timeout six function timeouts plus the window.
+const POLLERS_PER_TYPE = CONFIG_DEFAULTS.processorMaxConcurrency;
+const BATCH_SIZE = 10;
+const VISIBILITY_SECONDS = 30 * VISIBILITY_TIMEOUT_FACTOR + 1;
+
+/** What the status writer's condition failures were on (a request refused, not retried). */
+interface Conflicts {
+  /** The guarded parts of a write (UpdateItem answered with the item as it was). */
+  parts: number;
+  /** Other writes of the status item: the derived attributes under the version, slot clearing. */
+  item: number;
+  /** Entries past the item's bound (OVF# items). */
+  overflow: number;
+}
+
+const keyPk = (key: Record<string, AttributeValue> | undefined) => key?.pk?.S ?? '';
+
+/**
+ * A DynamoDB client that counts the condition failures of requests on a status item or its
+ * overflow items (the status writer's), outside the SDK's retries; it changes no request.
+ */
+function countingDynamo(conflicts: Conflicts): DynamoDBClient {
+  const ddb = new DynamoDBClient({ ...LOCAL_AWS, endpoint: inject('dynamoEndpoint') });
+  ddb.middlewareStack.add(
+    (next, context) => async (args) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        const input = args.input as {
+          Key?: Record<string, AttributeValue>;
+          Item?: Record<string, AttributeValue>;
+          ReturnValuesOnConditionCheckFailure?: string;
+          TransactItems?: {
+            Put?: { Item: Record<string, AttributeValue> };
+            Update?: { Key: Record<string, AttributeValue> };
+            ConditionCheck?: { Key: Record<string, AttributeValue> };
+          }[];
+        };
+        if (isConditionFailure(err)) {
+          const pk = keyPk(input.Key ?? input.Item);
+          if (pk.startsWith(PK_PREFIX.status)) {
+            if (input.ReturnValuesOnConditionCheckFailure === 'ALL_OLD') conflicts.parts += 1;
+            else conflicts.item += 1;
+          } else if (pk.startsWith(PK_PREFIX.overflow)) conflicts.overflow += 1;
+        } else if (
+          err instanceof TransactionCanceledException &&
+          context.commandName === 'TransactWriteItemsCommand'
+        ) {
+          (err.CancellationReasons ?? []).forEach((reason, i) => {
+            const item = input.TransactItems?.[i];
+            const pk = keyPk(item?.Put?.Item ?? item?.Update?.Key ?? item?.ConditionCheck?.Key);
+            if (reason.Code !== 'ConditionalCheckFailed') return;
+            if (pk.startsWith(PK_PREFIX.status)) conflicts.item += 1;
+            else if (pk.startsWith(PK_PREFIX.overflow)) conflicts.overflow += 1;
+          });
+        }
+        throw err;
+      }
+    },
+    { step: 'initialize', name: 'countConditionFailures' },
+  );
+  return ddb;
+}
+
+const webhook = (payload: string): APIGatewayProxyEventV2 => ({
+  version: '2.0',
+  routeKey: '$default',
+  rawPath: '/webhook',
+  rawQueryString: '',
+  headers: { 'stripe-signature': signatureHeader(payload, SECRET) },
+  requestContext: { http: { method: 'POST' } } as APIGatewayProxyEventV2['requestContext'],
+  body: payload,
+  isBase64Encoded: false,
+});
+
+/** The p-th percentile (nearest rank) of `values`. */
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+describe('a hot customer', () => {
+  it(`applies ${EVENTS.toLocaleString('en-US')} events of one customer exactly once at the deployed concurrency`, async () => {
+    // Prepare: the table, one queue per type, the verifier, the sweeper and status API of
+    // the local twin, and five pollers per queue.
+    const conflicts: Conflicts = { parts: 0, item: 0, overflow: 0 };
+    const ddb = countingDynamo(conflicts);
+    const sqs = sqsClient();
+    const table = await freshTable(ddb);
+    const prefix = uniqueName('hot');
+    const types = [...HOT_TYPES, ...DISPUTE_TYPES];
+    const queues = await createEventQueues(sqs, prefix, types, {
+      visibilityTimeoutSeconds: VISIBILITY_SECONDS,
+      maxReceiveCount: CONFIG_DEFAULTS.maxReceiveCount,
+    });
+    const verifier = makeVerifierHandler({
+      secrets: async () => [SECRET],
+      queue: makeSqsEventQueue(sqs, queueUrlPrefixOf(queues[0]!, prefix)),
+      enabledTypes: new Set(types),
+      stripeMode: null,
+      toleranceSeconds: 300,
+      maxBodyBytes: 1_000_000,
+      clock: () => new Date(),
+      logger: testLogger,
+      metrics: testMetrics,
+    });
+    // No queues of its own: its stream-fed notifier, its sweeper (parked disputes whose
+    // charge came later) and its status API, on the same counting client.
+    const twin = await startLocalPipeline({
+      dynamoEndpoint: inject('dynamoEndpoint'),
+      sqsEndpoint: inject('sqsEndpoint'),
+      tableName: table.tableName,
+      streamArn: table.streamArn,
+      queues: [],
+      dynamoClient: ddb,
+      announce: async () => undefined,
+    });
+
+    const logger = makeLogger('hot-customer');
+    const failures: string[] = [];
+    vi.spyOn(logger, 'error').mockImplementation((message, ...extra) => {
+      failures.push(`${String(message)} ${JSON.stringify(extra)}`);
+    });
+    const sentAt = new Map<string, number>();
+    const doneAt = new Map<string, number>();
+    let maxReceives = 0;
+    let stopping = false;
+    const inFlight = new Set<Promise<unknown>>();
+    // Each poller stands for one concurrent invocation: clients (and sockets) of its own.
+    const clients: { destroy(): void }[] = [];
+    const poll = (queue: QueuePair) =>
+      Array.from({ length: POLLERS_PER_TYPE }, () => {
+        const own = { ddb: countingDynamo(conflicts), sqs: sqsClient() };
+        clients.push(own.ddb, own.sqs);
+        const processor = makeProcessorHandler({
+          eventType: queue.type,
+          store: new FactStore(own.ddb, table.tableName, storeOptions()),
+          stripe: null,
+          clock: () => new Date(),
+          logger,
+          metrics: testMetrics,
+        });
+        const consumer = Consumer.create({
+          queueUrl: queue.queueUrl,
+          sqs: own.sqs,
+          batchSize: BATCH_SIZE,
+          waitTimeSeconds: 1,
+          pollingWaitTimeMs: 0,
+          visibilityTimeout: VISIBILITY_SECONDS,
+          attributeNames: ['All'],
+          messageAttributeNames: ['All'],
+          // As the local twin's poller: delete what succeeded, leave failures to come back.
+          handleMessageBatch: async (received: Message[]) => {
+            const messages = [...new Map(received.map((m) => [m.MessageId, m])).values()];
+            for (const m of messages) {
+              maxReceives = Math.max(maxReceives, Number(m.Attributes?.ApproximateReceiveCount));
+            }
+            const event: SQSEvent = { Records: messages.map((m) => toSqsRecord(m, queue)) };
+            const processing = processor(event);
+            inFlight.add(processing);
+            const { batchItemFailures } = await processing.finally(() =>
+              inFlight.delete(processing),
+            );
+            const now = Date.now();
+            const failed = new Set(batchItemFailures.map((f) => f.itemIdentifier));
+            const done = messages.filter((m) => !failed.has(m.MessageId ?? ''));
+            for (const m of done) {
+              const id = m.MessageAttributes?.[MESSAGE_ATTRIBUTES.eventId]?.StringValue ?? '';
+              if (!doneAt.has(id)) doneAt.set(id, now);
+            }
+            return done;
+          },
+        });
+        // Stopping aborts the pending receives: not a failure.
+        consumer.on('error', (err) => stopping || failures.push(`poller: ${err.message}`));
+        consumer.on('processing_error', (err) => failures.push(`poller: ${err.message}`));
+        consumer.start();
+        return consumer;
+      });
+    const consumers = queues.flatMap(poll);
+    const stopAll = async () => {
+      stopping = true;
+      await Promise.all(
+        consumers.map(
+          (c) =>
+            new Promise<void>((resolve) => {
+              if (!c.status.isRunning) return resolve();
+              c.once('stopped', () => resolve());
+              c.stop({ abort: true });
+            }),
+        ),
+      );
+      await Promise.allSettled([...inFlight]);
+      await twin.stop();
+      for (const c of [ddb, sqs, ...clients]) c.destroy();
+    };
+
+    const workload = makeWorkload({
+      customers: 1,
+      events: EVENTS,
+      duplicateRatio: 0,
+      seed: 41,
+      types: HOT_TYPES,
+      objects: 20,
+    });
+    const customer = workload.customers[0]!;
+    const sentTypes = new Set(workload.deliveries.map((e) => e.type));
+    let result: Awaited<ReturnType<typeof assessAgainstOracle>>;
+    let rebuild: Awaited<ReturnType<typeof rebuildAll>>;
+    try {
+      // Act: sixteen senders through the verifier, each retrying a 5xx as Stripe does.
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < workload.deliveries.length) {
+            const event = workload.deliveries[next++]!;
+            const payload = JSON.stringify(event);
+            sentAt.set(event.id, Date.now());
+            for (let attempt = 0; ; attempt++) {
+              const res = await verifier(webhook(payload));
+              if (res.statusCode === 200) break;
+              expect(res.statusCode).toBe(503);
+              await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+            }
+          }
+        }),
+      );
+      // Every message processed and deleted (one that failed comes back after the visibility
+      // timeout: the wait outlasts one, so its second receive is counted).
+      await eventually(
+        async () => {
+          if (doneAt.size < workload.events.length) return false;
+          for (const q of queues) if ((await queueDepth(sqs, q.queueUrl)) > 0) return false;
+          return true;
+        },
+        { timeoutMs: (VISIBILITY_SECONDS + 30) * 1000, intervalMs: 250, what: 'empty queues' },
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}: ${doneAt.size} events done; ${failures.slice(0, 3)}`);
+      });
+
+      // Assess: every event once in the history, the status as the oracle says, the status
+      // item equal to the full derivation over the facts (what a rebuild would write).
+      result = await assessAgainstOracle(workload, handlerReads(twin.statusApi));
+      rebuild = await rebuildAll(
+        table.store,
+        { settings: DEFAULT_GATE_SETTINGS, clock: Date.now },
+        { dryRun: true },
+      );
+    } finally {
+      await stopAll();
+    }
+    const latencies = workload.events.map(
+      ({ event }) => doneAt.get(event.id)! - sentAt.get(event.id)!,
+    );
+    const total = conflicts.parts + conflicts.item + conflicts.overflow;
+    console.log(
+      `hot customer: ${workload.events.length} events, ${total} write conflicts, max receives ${maxReceives}, p99 ${percentile(latencies, 99)} ms`,
+    );
+
+    expect(result.customers).toBe(1);
+    expect(workload.events.every((e) => e.customer === customer)).toBe(true);
+    expect(sentTypes).toEqual(new Set(types)); // every type of the customer, disputes included
+    expect(result.missing).toBe(0);
+    expect(result.doubled).toBe(0);
+    expect(rebuild).toMatchObject({ customers: 1, unchanged: 1, wouldChange: 0, failed: 0 });
+    expect(maxReceives, failures.slice(0, 5).join('\n')).toBeGreaterThanOrEqual(1);
+    expect(maxReceives, failures.slice(0, 5).join('\n')).toBeLessThanOrEqual(2);
+  });
+});
