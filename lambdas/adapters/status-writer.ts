@@ -785,15 +785,14 @@ const keyOf = (customerId: string): Item => {
   return { pk: s(k.pk), sk: s(k.sk) };
 };
 
-/** A customer-level maximum: `value` written with its sort key, only over a smaller key. */
-function maxPart(
-  e: Expression,
-  o: {
-    value: [string, string];
-    key: [string, string];
-    wanted: (i: StoredStatus | null) => boolean;
-  },
-): Part {
+interface BoundedValue {
+  value: [string, string];
+  key: [string, string];
+  wanted: (i: StoredStatus | null) => boolean;
+}
+
+/** `value` written with its sort key, only where the stored key is absent or `over` it. */
+function boundedPart(e: Expression, o: BoundedValue, over: '<' | '>'): Part {
   const value = e.name(o.value[0]);
   const keyName = e.name(o.key[0]);
   const key = e.value(s(o.key[1]));
@@ -801,30 +800,15 @@ function maxPart(
     set: [`${value} = ${e.value(s(o.value[1]))}`, `${keyName} = ${key}`],
     add: [],
     remove: [],
-    condition: `(attribute_not_exists(${keyName}) OR ${keyName} < ${key})`,
+    condition: `(attribute_not_exists(${keyName}) OR ${keyName} ${over} ${key})`,
     wanted: o.wanted,
   };
 }
 
+/** A customer-level maximum: `value` written with its sort key, only over a smaller key. */
+const maxPart = (e: Expression, o: BoundedValue): Part => boundedPart(e, o, '<');
+
 /** A customer-level minimum: written only over a greater key. */
-function minPart(
-  e: Expression,
-  o: {
-    value: [string, string];
-    key: [string, string];
-    wanted: (i: StoredStatus | null) => boolean;
-  },
-): Part {
-  const value = e.name(o.value[0]);
-  const keyName = e.name(o.key[0]);
-  const key = e.value(s(o.key[1]));
-  return {
-    set: [`${value} = ${e.value(s(o.value[1]))}`, `${keyName} = ${key}`],
-    add: [],
-    remove: [],
-    condition: `(attribute_not_exists(${keyName}) OR ${keyName} > ${key})`,
-    wanted: o.wanted,
-  };
-}
+const minPart = (e: Expression, o: BoundedValue): Part => boundedPart(e, o, '>');
 
 export { encodeEntry };
