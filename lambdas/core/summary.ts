@@ -284,7 +284,7 @@ export function summaryOf(
       const better =
         !prior ||
         (c.name === 'mstop'
-          ? c.time > prior.time
+          ? c.time > prior.time || (c.time === prior.time && `${objectId}` > `${prior.objectId}`)
           : c.time < prior.time || (c.time === prior.time && `${objectId}` < `${prior.objectId}`));
       if (better) earliest.set(c.name, { time: c.time, eventId: c.eventId, objectId });
     }

@@ -222,14 +222,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     commandEnv: (extra = {}) => cleanEnv({ ...extra, BILLING_GATE_LOCAL_STATE: stateFile }),
     async deliver(event) {
       const payload = JSON.stringify(event);
-      const res = await fetch(`${base}/webhook`, {
-        method: 'POST',
-        body: payload,
-        headers: {
-          'content-type': 'application/json',
-          'stripe-signature': signatureHeader(payload, secret),
-        },
-      });
+      const post = () =>
+        fetch(`${base}/webhook`, {
+          method: 'POST',
+          body: payload,
+          headers: {
+            'content-type': 'application/json',
+            'stripe-signature': signatureHeader(payload, secret),
+          },
+        });
+      const res = await retryDroppedConnection(post);
       return { status: res.status, body: await res.text() };
     },
     stop: () =>
@@ -249,6 +251,27 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         removeOwnDir();
       })()),
   };
+}
+
+/** Socket-level failures before any answer: the request may never have reached the server. */
+const DROPPED = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+
+/**
+ * Sends again when the connection dropped before any answer, as Stripe retries a delivery it
+ * got no answer to. A test worker that blocked its event loop (a synchronous compile or
+ * install) can pick a pooled keep-alive socket whose close it has not read yet; a webhook is
+ * safe to send twice (the gate applies each event id once). Any answer, or any other
+ * failure, is returned or thrown as it is.
+ */
+export async function retryDroppedConnection(send: () => Promise<Response>): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (err) {
+      const code = ((err as Error).cause as { code?: string } | undefined)?.code;
+      if (attempt >= 3 || code === undefined || !DROPPED.has(code)) throw err;
+    }
+  }
 }
 
 /**
