@@ -144,3 +144,13 @@ function ownerHints(events: readonly StripeEvent[], customerId: string) {
 export const reasons = (s: BillingStatus) => s.blockers.map((b) => `${b.reason}:${b.objectId}`);
 export const warningReasons = (s: BillingStatus) =>
   s.warnings.map((w) => `${w.reason}:${w.objectId}`);
+
+/**
+ * The fields of an invoice or PaymentIntent object with this status (or none) and `paid: false`,
+ * so that only the event type or the status can close it.
+ */
+export const objectWithStatus = (id: string, status: string | undefined) => ({
+  id,
+  status,
+  paid: false,
+});

@@ -1,12 +1,14 @@
 // The status record, what the billing-status item holds (docs/behaviour.md#status-at-constant-cost):
 // how facts fold into it through the public functions (deriveRecord, applyObjectFacts,
 // statusFromRecord, canAllocateAt) and what the rules tell the processor about a fact
-// (its kind, its meaning, whether applying it refolds its object's entry).
+// (its kind, its meaning, whether applying it refolds its object's entry); the record's
+// livemode, overrides with unusual fields, and blockers of the same second and object.
 import { describe, expect, it } from 'vitest';
 import { buildEvent } from '../../bin/events/stripe-events';
 import {
   DEFAULT_STATUS_SETTINGS,
   canAllocateAt,
+  deriveBillingStatus,
   statusFromRecord,
 } from '../../lambdas/core/billing-status';
 import { parsePolicy } from '../../lambdas/core/policy';
@@ -26,7 +28,7 @@ import {
   entryKey,
   entryObjectId,
 } from '../../lambdas/core/status-record';
-import { CUSTOMER, applied, reasons } from '../support/derive';
+import { CUSTOMER, applied, foldedRecord, reasons, statusOf } from '../support/derive';
 
 const NOW = 1_700_000_000;
 
@@ -303,5 +305,114 @@ describe('which facts refold their object', () => {
     ['customer.deleted', {}, false],
   ] as const)('%s %j: %s', (type, object, refolds) => {
     expect(refoldsEntry(event(type, object))).toBe(refolds);
+  });
+});
+
+describe('livemode of the record', () => {
+  it('says livemode false for a test-mode event and true for a live one', () => {
+    expect(statusOf([buildEvent('customer.created', { livemode: false })]).livemode).toBe(false);
+    expect(statusOf([buildEvent('customer.created', { livemode: true })]).livemode).toBe(true);
+  });
+
+  it('says livemode false for a test-mode event even when an override is the last commit', () => {
+    const ovr: OverrideRecord = {
+      id: 'ovr_1',
+      customerId: CUSTOMER,
+      mode: 'deny',
+      reason: 'fraud review',
+      setAt: '2026-11-22T10:00:05.000Z',
+      expiresAt: null,
+      actor: 'local:test',
+    };
+    const s = deriveBillingStatus({
+      customerId: CUSTOMER,
+      facts: [
+        applied(
+          buildEvent('customer.created', { livemode: false }),
+          CUSTOMER,
+          '2026-11-22T10:00:00.000Z',
+        ),
+      ],
+      overrides: [ovr],
+      now: 0,
+      settings: DEFAULT_STATUS_SETTINGS,
+    });
+    expect(s).toMatchObject({ livemode: false, lastEventId: 'ovr_1' });
+  });
+});
+
+describe('overrides with unusual fields', () => {
+  /** An override as `override` builds it, with this reason (or none) and no actor. */
+  const ovr = (
+    id: string,
+    mode: OverrideRecord['mode'],
+    setAt: string,
+    reason: string | null,
+  ): OverrideRecord => ({ ...override(id, mode, setAt), reason, actor: null });
+
+  it('reads an override set without a reason as an empty reason', () => {
+    const s = statusOf([], {
+      overrides: [ovr('ovr_1', 'allow', '2026-11-22T10:00:00.000Z', null)],
+    });
+    expect(s.override).toEqual({
+      mode: 'allow',
+      reason: '',
+      setAt: '2026-11-22T10:00:00.000Z',
+      expiresAt: null,
+    });
+  });
+
+  it('never lets an override with an unreadable time win over a dated one', () => {
+    // The status API writes setAt as the ISO time of the request, so an unreadable setAt
+    // reaches the derivation only from a corrupted store. The reference (statusOf) refuses
+    // such input outright; lambdas/core must still answer, in any order, and the dated
+    // override must win. Checked against the full derivation and the folded record directly.
+    const overrides = [
+      ovr('ovr_2', 'deny', 'not a time', 'garbled'),
+      ovr('ovr_1', 'allow', '2026-11-22T10:00:00.000Z', 'ticket 1'),
+    ];
+    for (const order of [overrides, [...overrides].reverse()]) {
+      const s = deriveBillingStatus({
+        customerId: CUSTOMER,
+        facts: [],
+        overrides: order,
+        now: 1_700_000_000,
+        settings: DEFAULT_STATUS_SETTINGS,
+      });
+      expect(s).toMatchObject({
+        override: { mode: 'allow', reason: 'ticket 1' },
+        lastEventId: 'ovr_1',
+        updatedAt: '2026-11-22T10:00:00.000Z',
+        canAllocate: true,
+        blockers: [],
+      });
+      const folded = statusFromRecord(
+        CUSTOMER,
+        foldedRecord([], order)!,
+        1_700_000_000,
+        DEFAULT_STATUS_SETTINGS,
+      );
+      expect(folded).toEqual(s);
+    }
+  });
+});
+
+describe('blockers of the same second and object', () => {
+  it('orders customer_deleted before operator_deny when both name the customer at one second', () => {
+    const at = 1_700_000_000;
+    const s = statusOf([buildEvent('customer.deleted', { customer: CUSTOMER, created: at })], {
+      overrides: [
+        {
+          id: 'ovr_1',
+          customerId: CUSTOMER,
+          mode: 'deny',
+          reason: 'fraud review',
+          setAt: new Date(at * 1000).toISOString(),
+          expiresAt: null,
+          actor: null,
+        },
+      ],
+    });
+    expect(reasons(s)).toEqual([`customer_deleted:${CUSTOMER}`, `operator_deny:${CUSTOMER}`]);
   });
 });

@@ -1,9 +1,17 @@
-// Invoices, disputes and customers: their rows of docs/behaviour.md#rules.
+// Invoices, disputes and customers: their rows of docs/behaviour.md#rules, with invoices of
+// old API versions (no status), invoice warnings, and invoices and disputes closed by their
+// event type apart from by their status.
 import { describe, expect, it } from 'vitest';
 import { buildEvent } from '../../../bin/events/stripe-events';
 import { disputeRule } from '../../../lambdas/core/rules/dispute';
 import { customerRule } from '../../../lambdas/core/rules/customer';
-import { CUSTOMER, reasons, statusOf, warningReasons } from '../../support/derive';
+import {
+  CUSTOMER,
+  objectWithStatus,
+  reasons,
+  statusOf,
+  warningReasons,
+} from '../../support/derive';
 
 const inv = (type: string, created: number, evt?: string, id = 'in_1') =>
   buildEvent(type, { created, object: { id }, ...(evt ? { id: evt } : {}) });
@@ -201,4 +209,100 @@ describe('customer rules, details', () => {
     ]);
     expect(reasons(s)).toEqual([`customer_deleted:${CUSTOMER}`]);
   });
+});
+
+describe('invoices of old API versions (no status)', () => {
+  const oldInvoice = (type: string, created: number, paid: boolean, id: string) =>
+    buildEvent(type, { id, created, object: { id: 'in_1', status: undefined, paid } });
+
+  it('blocks on an old-API invoice.payment_failed that says paid: false', () => {
+    const s = statusOf([oldInvoice('invoice.payment_failed', 100, false, 'evt_f')]);
+    expect(s.blockers).toEqual([
+      { reason: 'payment_failed', objectId: 'in_1', since: 100, eventId: 'evt_f' },
+    ]);
+    expect(s.canAllocate).toBe(false);
+  });
+
+  it('ends the invoice when an old-API event of a non-terminal type says paid: true', () => {
+    const s = statusOf([
+      oldInvoice('invoice.payment_failed', 100, false, 'evt_f'),
+      oldInvoice('invoice.payment_action_required', 90, true, 'evt_late_read'),
+    ]);
+    expect(s.blockers).toEqual([]);
+    expect(s.warnings).toEqual([]);
+  });
+});
+
+describe('invoice warnings', () => {
+  it('gives a failed invoice a blocker and no payment_action_required warning', () => {
+    const s = statusOf([
+      buildEvent('invoice.payment_failed', { created: 100, object: { id: 'in_1' } }),
+      buildEvent('invoice.marked_uncollectible', { created: 200, object: { id: 'in_2' } }),
+    ]);
+    expect(reasons(s)).toEqual(['payment_failed:in_1', 'invoice_uncollectible:in_2']);
+    expect(s.warnings).toEqual([]);
+  });
+});
+
+describe('closing by event type and closing by status, apart', () => {
+  it.each(['invoice.voided', 'invoice.paid', 'invoice.payment_succeeded'])(
+    'ends an invoice on %s even when its object has no status',
+    (type) => {
+      const s = statusOf([
+        buildEvent('invoice.payment_failed', { created: 300, object: { id: 'in_1' } }),
+        buildEvent(type, { created: 100, object: objectWithStatus('in_1', undefined) }),
+      ]);
+      expect(s.blockers).toEqual([]);
+    },
+  );
+
+  it.each(['paid', 'void'])(
+    'ends an invoice when a failure event already shows status %s',
+    (status) => {
+      const s = statusOf([
+        buildEvent('invoice.payment_failed', { created: 100, object: { id: 'in_1' } }),
+        buildEvent('invoice.payment_failed', {
+          created: 50,
+          object: objectWithStatus('in_1', status),
+        }),
+      ]);
+      expect(s.blockers).toEqual([]);
+    },
+  );
+
+  it('keeps an invoice blocking while its statuses are open or uncollectible', () => {
+    const s = statusOf([
+      buildEvent('invoice.payment_failed', {
+        created: 100,
+        object: objectWithStatus('in_1', 'open'),
+      }),
+      buildEvent('invoice.payment_failed', {
+        created: 200,
+        object: objectWithStatus('in_1', 'uncollectible'),
+      }),
+    ]);
+    expect(reasons(s)).toEqual(['payment_failed:in_1']);
+  });
+
+  it('ends a dispute on charge.dispute.closed even when its object has no status', () => {
+    const s = statusOf([
+      buildEvent('charge.dispute.created', { created: 300, object: { id: 'dp_1' } }),
+      buildEvent('charge.dispute.closed', {
+        created: 100,
+        object: { id: 'dp_1', status: undefined },
+      }),
+    ]);
+    expect(s.blockers).toEqual([]);
+  });
+
+  it.each(['won', 'lost', 'warning_closed', 'prevented'])(
+    'ends a dispute when an update shows status %s without the closing type',
+    (status) => {
+      const s = statusOf([
+        buildEvent('charge.dispute.created', { created: 100, object: { id: 'dp_1' } }),
+        buildEvent('charge.dispute.updated', { created: 200, object: { id: 'dp_1', status } }),
+      ]);
+      expect(s.blockers).toEqual([]);
+    },
+  );
 });

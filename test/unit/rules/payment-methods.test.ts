@@ -1,15 +1,17 @@
-// Payment methods and sources: details, statuses and derived warnings
-// (docs/behaviour.md#payment-methods).
+// Payment methods and sources: details (brand words, details partly missing or not numbers),
+// statuses, card expiry at the edges of the year, and derived warnings, with expiring
+// announcements that no longer match the card (docs/behaviour.md#payment-methods).
 import { describe, expect, it } from 'vitest';
 import { buildEvent, fixture } from '../../../bin/events/stripe-events';
 import { expiryInstant } from '../../../lambdas/core/billing-status';
 import { paymentMethodRule } from '../../../lambdas/core/rules/payment-method';
 import { normalizeBrand } from '../../../lambdas/core/rules/payment-method-details';
-import { CUSTOMER, statusOf, warningReasons } from '../../support/derive';
+import { CUSTOMER, applied, statusOf, warningReasons } from '../../support/derive';
 
 const DAY = 86_400;
+const utc = (year: number, monthIndex: number, day = 1) => Date.UTC(year, monthIndex, day) / 1000;
 // 2026-11-22T00:00:00Z
-const NOW = Date.UTC(2026, 10, 22) / 1000;
+const NOW = utc(2026, 10, 22);
 
 const pm = (type: string, created: number, card: Record<string, unknown> = {}, evt?: string) =>
   buildEvent(type, {
@@ -587,5 +589,240 @@ describe('payment method status and warnings, edges', () => {
   it('never blocks for payment methods: warnings only', () => {
     const s = statusOf([legacy('customer.source.deleted', 100)], { now: NOW });
     expect(s.canAllocate).toBe(true);
+  });
+});
+
+describe('card expiry at the edges of the year', () => {
+  const card = (month: number, year: number) =>
+    buildEvent('payment_method.attached', {
+      created: 100,
+      object: {
+        id: 'pm_1',
+        card: { brand: 'visa', last4: '4242', exp_month: month, exp_year: year },
+      },
+    });
+
+  it('treats a card expiring in January like any other month', () => {
+    const events = [card(1, 2026)];
+    const instant = utc(2026, 1); // valid through 31 January 2026
+    expect(statusOf(events, { now: instant - 40 * DAY }).paymentMethods[0]?.status).toBe('active');
+    expect(statusOf(events, { now: utc(2026, 0, 15) }).paymentMethods[0]?.status).toBe('expiring');
+    expect(statusOf(events, { now: utc(2026, 0, 15) }).warnings).toEqual([
+      {
+        reason: 'payment_method_expiring',
+        objectId: 'pm_1',
+        since: instant - 30 * DAY,
+        eventId: null,
+      },
+    ]);
+    expect(statusOf(events, { now: instant }).paymentMethods[0]?.status).toBe('expired');
+  });
+
+  it('treats a card expiring in December as valid through 31 December', () => {
+    const events = [card(12, 2026)];
+    expect(statusOf(events, { now: utc(2026, 11, 31) }).paymentMethods[0]?.status).toBe('expiring');
+    expect(statusOf(events, { now: utc(2027, 0) }).paymentMethods[0]?.status).toBe('expired');
+  });
+
+  it('has no expiry for a month outside 1-12, so the card stays active', () => {
+    for (const month of [0, 13]) {
+      const s = statusOf([card(month, 2020)], { now: utc(2026, 10, 22) });
+      expect(s.paymentMethods[0]?.status).toBe('active');
+      expect(s.warnings).toEqual([]);
+    }
+  });
+});
+
+describe('payment methods with part of their details missing', () => {
+  it('gives a card with an expiry month but no year no expiry: it stays active', () => {
+    const s = statusOf(
+      [
+        buildEvent('payment_method.attached', {
+          created: 100,
+          object: {
+            id: 'pm_1',
+            card: { brand: 'visa', last4: '4242', exp_month: 3, exp_year: null },
+          },
+        }),
+      ],
+      { now: NOW },
+    );
+    expect(s.paymentMethods[0]).toMatchObject({ status: 'active', expMonth: 3, expYear: null });
+    expect(s.warnings).toEqual([]);
+  });
+
+  it('never takes an expiring event without an expiry as announcing a method without one', () => {
+    const bank = { id: 'ba_1', object: 'bank_account', last4: '6789' };
+    const s = statusOf(
+      [
+        buildEvent('customer.source.created', { created: 100, object: bank }),
+        buildEvent('customer.source.expiring', { created: 200, object: bank }),
+      ],
+      { now: NOW },
+    );
+    expect(s.paymentMethods[0]?.status).toBe('active');
+    expect(s.warnings).toEqual([]);
+  });
+
+  it('names a method of no known type unknown', () => {
+    const s = statusOf(
+      [
+        buildEvent('payment_method.attached', {
+          created: 100,
+          object: { id: 'pm_x', type: undefined, card: undefined, object: undefined },
+        }),
+      ],
+      { now: NOW },
+    );
+    expect(s.paymentMethods[0]).toMatchObject({ id: 'pm_x', type: 'unknown', brand: null });
+  });
+
+  it.each([
+    ['Mastercard', 'mastercard'],
+    ['Cartes bancaires', 'cartes_bancaires'],
+    ['Cartes  Bancaires', 'cartes_bancaires'],
+    ['EFTPOS_AU', 'eftpos_au'],
+  ])('reads the brand %j of a card Source as %s', (brand, word) => {
+    const s = statusOf(
+      [
+        buildEvent('customer.source.created', {
+          created: 100,
+          object: { id: 'src_1', object: 'source', type: 'card', card: { brand, last4: '4242' } },
+        }),
+      ],
+      { now: NOW },
+    );
+    expect(s.paymentMethods[0]?.brand).toBe(word);
+  });
+});
+
+describe('card brands and expiry fields as PaymentMethods send them', () => {
+  const pmCard = (card: Record<string, unknown> | undefined) =>
+    statusOf(
+      [
+        buildEvent('payment_method.attached', {
+          created: 100,
+          object: { id: 'pm_1', type: 'card', card },
+        }),
+      ],
+      {
+        now: NOW,
+      },
+    ).paymentMethods[0];
+
+  it.each([
+    'amex',
+    'cartes_bancaires',
+    'diners',
+    'discover',
+    'eftpos_au',
+    'girocard',
+    'jcb',
+    'link',
+    'mastercard',
+    'unionpay',
+    'visa',
+    'unknown',
+  ])('keeps the PaymentMethod brand word %s', (brand) => {
+    expect(pmCard({ brand, last4: '4242' })?.brand).toBe(brand);
+  });
+
+  it('reads an empty brand as unknown', () => {
+    expect(pmCard({ brand: '', last4: '4242' })?.brand).toBe('unknown');
+  });
+
+  it('reads a card PaymentMethod without its card object with no details', () => {
+    expect(pmCard(undefined)).toMatchObject({
+      type: 'card',
+      brand: null,
+      last4: null,
+      expMonth: null,
+      expYear: null,
+      status: 'active',
+    });
+  });
+
+  it('records expiry fields that are not numbers as null in the stored fact', () => {
+    const event = buildEvent('payment_method.attached', {
+      object: {
+        id: 'pm_1',
+        type: 'card',
+        card: { brand: 'visa', exp_month: '1', exp_year: '2020' },
+      },
+    });
+    expect(applied(event).data).toMatchObject({ expMonth: null, expYear: null });
+  });
+
+  it('reads expiry fields that are not numbers as no expiry', () => {
+    expect(
+      pmCard({ brand: 'visa', last4: '4242', exp_month: '1', exp_year: '2020' }),
+    ).toMatchObject({
+      expMonth: null,
+      expYear: null,
+      status: 'active',
+    });
+  });
+});
+
+describe('expiring announcements that no longer match the card', () => {
+  const source = (type: string, created: number, month: number, year: number, id: string) =>
+    buildEvent(type, {
+      id,
+      created,
+      object: {
+        id: 'card_1',
+        object: 'card',
+        brand: 'Visa',
+        last4: '4242',
+        exp_month: month,
+        exp_year: year,
+      },
+    });
+  it('ignores a stale announcement for an earlier month of the same year', () => {
+    const s = statusOf(
+      [
+        source('customer.source.expiring', 100, 3, 2028, 'evt_exp'),
+        source('customer.source.updated', 200, 9, 2028, 'evt_upd'),
+      ],
+      { now: NOW },
+    );
+    expect(s.paymentMethods[0]).toMatchObject({ status: 'active', expMonth: 9, expYear: 2028 });
+    expect(s.warnings).toEqual([]);
+  });
+
+  it('ignores a stale announcement for the same month of an earlier year', () => {
+    const s = statusOf(
+      [
+        source('customer.source.expiring', 100, 9, 2027, 'evt_exp'),
+        source('customer.source.updated', 200, 9, 2028, 'evt_upd'),
+      ],
+      { now: NOW },
+    );
+    expect(s.paymentMethods[0]?.status).toBe('active');
+    expect(s.warnings).toEqual([]);
+  });
+
+  it('honours the announcement of exactly the current expiry, far from the window', () => {
+    const s = statusOf(
+      [
+        source('customer.source.updated', 100, 9, 2028, 'evt_upd'),
+        source('customer.source.expiring', 200, 9, 2028, 'evt_exp'),
+      ],
+      { now: NOW },
+    );
+    expect(s.paymentMethods[0]?.status).toBe('expiring');
+    expect(s.warnings).toEqual([
+      { reason: 'payment_method_expiring', objectId: 'card_1', since: 200, eventId: 'evt_exp' },
+    ]);
+  });
+});
+
+describe('payment-method warnings for a customer with no method', () => {
+  it('never warns about payment methods when only other objects are known', () => {
+    const s = statusOf([
+      buildEvent('invoice.payment_failed', { created: 100, object: { id: 'in_1' } }),
+    ]);
+    expect(warningReasons(s)).toEqual([]);
+    expect(s.paymentMethods).toEqual([]);
   });
 });

@@ -1,7 +1,8 @@
-// PaymentIntents, legacy charges and supersede: the payment rows of docs/behaviour.md#rules.
+// PaymentIntents, legacy charges and supersede: the payment rows of docs/behaviour.md#rules,
+// with a PaymentIntent closed by its event type apart from by its status.
 import { describe, expect, it } from 'vitest';
 import { buildEvent } from '../../../bin/events/stripe-events';
-import { reasons, statusOf } from '../../support/derive';
+import { objectWithStatus, reasons, statusOf } from '../../support/derive';
 
 const pi = (type: string, id: string, created: number, evt?: string) =>
   buildEvent(type, { created, object: { id }, ...(evt ? { id: evt } : {}) });
@@ -186,5 +187,46 @@ describe('charge rules, details', () => {
       }),
     ]);
     expect(s.blockers).toEqual([]);
+  });
+});
+
+describe('closing by event type and closing by status, apart', () => {
+  it.each(['payment_intent.canceled', 'payment_intent.succeeded'])(
+    'ends a PaymentIntent on %s even when its object has no status',
+    (type) => {
+      const s = statusOf([
+        buildEvent('payment_intent.payment_failed', { created: 300, object: { id: 'pi_1' } }),
+        buildEvent(type, { created: 100, object: objectWithStatus('pi_1', undefined) }),
+      ]);
+      expect(s.blockers).toEqual([]);
+    },
+  );
+
+  it.each(['succeeded', 'canceled'])(
+    'ends a PaymentIntent when a failure event already shows status %s',
+    (status) => {
+      const s = statusOf([
+        buildEvent('payment_intent.payment_failed', { created: 100, object: { id: 'pi_1' } }),
+        buildEvent('payment_intent.payment_failed', {
+          created: 50,
+          object: objectWithStatus('pi_1', status),
+        }),
+      ]);
+      expect(s.blockers).toEqual([]);
+    },
+  );
+
+  it('keeps a PaymentIntent blocking while its statuses are not terminal', () => {
+    const s = statusOf([
+      buildEvent('payment_intent.payment_failed', {
+        created: 100,
+        object: objectWithStatus('pi_1', 'processing'),
+      }),
+      buildEvent('payment_intent.payment_failed', {
+        created: 200,
+        object: objectWithStatus('pi_1', undefined),
+      }),
+    ]);
+    expect(reasons(s)).toEqual(['payment_failed:pi_1']);
   });
 });

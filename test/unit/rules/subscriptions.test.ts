@@ -1,12 +1,16 @@
-// Subscriptions: their status, same-second ties and blockers (docs/behaviour.md#rules).
+// Subscriptions: their status and blockers, when a blocking status was entered, events
+// without a status, and same-second ties of two and of three events with the status order
+// they fall back to (docs/behaviour.md#rules).
 import { describe, expect, it } from 'vitest';
 import { buildEvent } from '../../../bin/events/stripe-events';
-import { statusOf } from '../../support/derive';
+import type { StripeEvent } from '../../../lambdas/core/stripe-event';
+import { reasons, statusOf } from '../../support/derive';
 
+/** A subscription event of sub_1; `previous` is `previous_attributes.status`. */
 const sub = (
   type: string,
   created: number,
-  status: string,
+  status: string | undefined,
   previous: string | null = null,
   evt?: string,
 ) =>
@@ -16,6 +20,18 @@ const sub = (
     ...(previous ? { previousAttributes: { status: previous } } : {}),
     ...(evt ? { id: evt } : {}),
   });
+const updated = (
+  created: number,
+  status: string | undefined,
+  previous: string | null,
+  id: string,
+) => sub('customer.subscription.updated', created, status, previous, id);
+
+/** The subscription status each input order gives, as the blocker it yields (or none). */
+function subscriptionOutcomes(events: StripeEvent[]): string[] {
+  const orders = [events, [...events].reverse(), [...events.slice(1), events[0]!]];
+  return orders.map((order) => reasons(statusOf(order)).join(',') || 'none');
+}
 
 describe('subscription rules', () => {
   it('blocks subscription_past_due while past_due, since the event that entered it', () => {
@@ -197,6 +213,192 @@ describe('subscription rules, details', () => {
     expect(s.blockers.map((b) => `${b.reason}:${b.objectId}`)).toEqual([
       'subscription_past_due:sub_1',
       'subscription_paused:sub_2',
+    ]);
+  });
+});
+
+describe('subscription ties at the same second, without previous statuses', () => {
+  // The status order: incomplete < trialing < active < paused < past_due < unpaid; the
+  // greater status wins even when the lesser one has the greater event id.
+  it.each([
+    ['paused', 'active', 'subscription_paused:sub_1'],
+    ['paused', 'trialing', 'subscription_paused:sub_1'],
+    ['paused', 'incomplete', 'subscription_paused:sub_1'],
+    ['past_due', 'paused', 'subscription_past_due:sub_1'],
+    ['unpaid', 'paused', 'subscription_unpaid:sub_1'],
+    ['past_due', 'active', 'subscription_past_due:sub_1'],
+    ['unpaid', 'active', 'subscription_unpaid:sub_1'],
+    ['unpaid', 'trialing', 'subscription_unpaid:sub_1'],
+    ['past_due', 'incomplete', 'subscription_past_due:sub_1'],
+    ['unpaid', 'past_due', 'subscription_unpaid:sub_1'],
+  ])('lets %s win over %s, whatever the ids', (greater, lesser, blocker) => {
+    for (const [greaterId, lesserId] of [
+      ['evt_1', 'evt_2'],
+      ['evt_2', 'evt_1'],
+    ]) {
+      const s = statusOf([
+        updated(500, lesser, null, lesserId!),
+        updated(500, greater, null, greaterId!),
+      ]);
+      expect(reasons(s)).toEqual([blocker]);
+    }
+  });
+
+  it('lets a blocking status lose to a later-named one only through previous_attributes', () => {
+    // active names paused as its previous status: active comes after, although paused ranks higher.
+    const s = statusOf([
+      updated(500, 'paused', null, 'evt_2'),
+      updated(500, 'active', 'paused', 'evt_1'),
+    ]);
+    expect(s.blockers).toEqual([]);
+  });
+});
+
+describe('subscription events without a status', () => {
+  it.each([
+    ['past_due', 'subscription_past_due'],
+    ['unpaid', 'subscription_unpaid'],
+  ])('keeps %s blocking (%s) when a newer update carries no status', (status, reason) => {
+    const events = [
+      updated(100, status, 'active', 'evt_pd'),
+      updated(200, undefined, null, 'evt_nostatus'),
+    ];
+    for (const order of [events, [...events].reverse()]) {
+      expect(statusOf(order).blockers).toEqual([
+        { reason, objectId: 'sub_1', since: 100, eventId: 'evt_pd' },
+      ]);
+    }
+  });
+
+  it('keeps subscription_paused when a same-second update carries no status', () => {
+    const s = statusOf([
+      updated(100, 'paused', 'active', 'evt_1'),
+      updated(100, undefined, 'paused', 'evt_2'),
+    ]);
+    expect(reasons(s)).toEqual(['subscription_paused:sub_1']);
+  });
+});
+
+describe('three subscription events in the same second', () => {
+  it('lets the event that names both others as previous win, whatever its rank', () => {
+    // Two past_due events, then active naming past_due: active comes after each of them.
+    const events = [
+      updated(500, 'past_due', 'trialing', 'evt_2'),
+      updated(500, 'active', 'past_due', 'evt_0'),
+      updated(500, 'past_due', null, 'evt_1'),
+    ];
+    expect(subscriptionOutcomes(events)).toEqual(['none', 'none', 'none']);
+  });
+
+  it('falls back to the status order when one naming and two ranks make a cycle', () => {
+    // trialing names unpaid (after it), unpaid ranks above past_due, past_due above
+    // trialing: no event comes after both others, so the greatest status, unpaid, decides.
+    const events = [
+      updated(500, 'past_due', null, 'evt_1'),
+      updated(500, 'unpaid', null, 'evt_2'),
+      updated(500, 'trialing', 'unpaid', 'evt_0'),
+    ];
+    expect(subscriptionOutcomes(events)).toEqual([
+      'subscription_unpaid:sub_1',
+      'subscription_unpaid:sub_1',
+      'subscription_unpaid:sub_1',
+    ]);
+  });
+
+  it('lets the event that comes after both others win: one by naming, one by rank', () => {
+    // active names past_due (so comes after it) and ranks above trialing: active wins and
+    // nothing blocks, although past_due also ranks above trialing.
+    const events = [
+      updated(500, 'active', 'past_due', 'evt_1'),
+      updated(500, 'past_due', null, 'evt_2'),
+      updated(500, 'trialing', null, 'evt_3'),
+    ];
+    expect(subscriptionOutcomes(events)).toEqual(['none', 'none', 'none']);
+  });
+});
+
+describe('the status order, seen through three events of the same second', () => {
+  // With two events the pairwise rule always picks one; with three it can go round in a
+  // circle, and then the greatest status wins. Each case below has one event that comes
+  // after both others only because of the rank or id it is testing.
+  it('ranks trialing above incomplete', () => {
+    // trialing names paused (after it) and outranks incomplete: trialing wins, nothing blocks.
+    const events = [
+      updated(500, 'incomplete', null, 'evt_1'),
+      updated(500, 'trialing', 'paused', 'evt_2'),
+      updated(500, 'paused', null, 'evt_3'),
+    ];
+    expect(subscriptionOutcomes(events)).toEqual(['none', 'none', 'none']);
+  });
+
+  it.each(['foo', ''])('ranks a status unknown to the order (%j) below incomplete', (unknown) => {
+    // The unknown status names paused (after it) but ranks below incomplete, which ranks
+    // below paused: a circle, so the greatest status, paused, decides.
+    const events = [
+      updated(500, 'incomplete', null, 'evt_1'),
+      updated(500, 'paused', null, 'evt_2'),
+      updated(500, unknown, 'paused', 'evt_3'),
+    ];
+    expect(subscriptionOutcomes(events)).toEqual([
+      'subscription_paused:sub_1',
+      'subscription_paused:sub_1',
+      'subscription_paused:sub_1',
+    ]);
+  });
+
+  it('ranks an empty status below every known one in a plain tie', () => {
+    expect(
+      reasons(statusOf([updated(500, 'paused', null, 'evt_1'), updated(500, '', null, 'evt_2')])),
+    ).toEqual(['subscription_paused:sub_1']);
+  });
+
+  it('orders two events of the same status by the greater id, which can decide the winner', () => {
+    // active (named after paused) vs active: the greater id comes after. When that is the
+    // event that left paused, it comes after both others; otherwise the three go round in
+    // a circle and paused, the greatest status, decides.
+    const withIds = (namer: string, other: string) => [
+      updated(500, 'active', null, other),
+      updated(500, 'active', 'paused', namer),
+      updated(500, 'paused', null, 'evt_5'),
+    ];
+    expect(subscriptionOutcomes(withIds('evt_2', 'evt_1'))).toEqual(['none', 'none', 'none']);
+    expect(subscriptionOutcomes(withIds('evt_1', 'evt_2'))).toEqual([
+      'subscription_paused:sub_1',
+      'subscription_paused:sub_1',
+      'subscription_paused:sub_1',
+    ]);
+  });
+});
+
+describe('when a blocking subscription status was entered', () => {
+  it('dates from the .created event even when an earlier event already showed the status', () => {
+    const s = statusOf([
+      sub('customer.subscription.updated', 100, 'past_due', null, 'evt_u'),
+      sub('customer.subscription.created', 200, 'past_due', null, 'evt_c'),
+    ]);
+    expect(s.blockers).toEqual([
+      { reason: 'subscription_past_due', objectId: 'sub_1', since: 200, eventId: 'evt_c' },
+    ]);
+  });
+
+  it('does not count an event whose previous status is the same status as entering it', () => {
+    const s = statusOf([
+      updated(100, 'past_due', 'active', 'evt_in'),
+      updated(200, 'past_due', 'past_due', 'evt_again'),
+    ]);
+    expect(s.blockers).toEqual([
+      { reason: 'subscription_past_due', objectId: 'sub_1', since: 100, eventId: 'evt_in' },
+    ]);
+  });
+
+  it('dates subscription_unpaid from the move past_due -> unpaid, not from past_due', () => {
+    const s = statusOf([
+      updated(100, 'past_due', 'active', 'evt_pd'),
+      updated(200, 'unpaid', 'past_due', 'evt_up'),
+      updated(300, 'unpaid', 'unpaid', 'evt_again'),
+    ]);
+    expect(s.blockers).toEqual([
+      { reason: 'subscription_unpaid', objectId: 'sub_1', since: 200, eventId: 'evt_up' },
     ]);
   });
 });
