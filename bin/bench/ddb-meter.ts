@@ -2,7 +2,9 @@
 // units DynamoDB reports (ReturnConsumedCapacity INDEXES on every call, so index writes show
 // apart from the table's). DynamoDB Local reports capacity like DynamoDB does, except on a
 // failed conditional write, which it reports nothing for while AWS bills it (1 write unit
-// for the items of this table, all under 1 KB): those are counted here as 1 unit each.
+// for the items of this table, all under 1 KB): those are counted here as 1 unit each. It
+// also reports nothing for a Query, Scan or GetItem that finds nothing, which AWS bills at
+// the minimum of a read request: those minimums are kept apart (emptyReadMinimum).
 
 import {
   DynamoDBClient,
@@ -20,6 +22,14 @@ export interface Meter {
   writeUnits: number;
   /** Write units of the indexes (a GSI write is billed like a table write). */
   indexWriteUnits: number;
+  /** The same by index name. */
+  indexWritesByIndex: Record<string, number>;
+  /**
+   * Read units DynamoDB Local reported none for, at AWS's minimum of a read request: a
+   * Query, Scan or GetItem that found nothing, 0.5 eventually consistent (every index read),
+   * 1 strongly consistent. Not in readUnits.
+   */
+  emptyReadMinimum: number;
   /** Conditional writes that failed (each counted as 1 write unit above). */
   failedConditions: number;
   /** Status-item writes that changed canAllocate (they reach the notifier). */
@@ -35,6 +45,8 @@ const emptyMeter = (): Meter => ({
   readUnits: 0,
   writeUnits: 0,
   indexWriteUnits: 0,
+  indexWritesByIndex: {},
+  emptyReadMinimum: 0,
   failedConditions: 0,
   flips: 0,
   writesByFamily: {},
@@ -60,6 +72,8 @@ const add = (into: Record<string, number>, key: string, n: number) => {
 };
 
 const WRITES = /^(PutItem|UpdateItem|DeleteItem|BatchWriteItem|TransactWriteItems)$/;
+/** Reads of one request that AWS bills at least a minimum for, even when they find nothing. */
+const SINGLE_READS = /^(GetItem|Query|Scan)$/;
 
 export interface MeteredClient {
   readonly ddb: DynamoDBClient;
@@ -75,14 +89,18 @@ export function meteredClient(config: DynamoDBClientConfig): MeteredClient {
   const addCapacity = (op: string, family: string, consumed: ConsumedCapacity | undefined) => {
     if (!consumed) return;
     let indexUnits = 0;
-    for (const index of Object.values(consumed.GlobalSecondaryIndexes ?? {})) {
-      indexUnits += index.CapacityUnits ?? index.WriteCapacityUnits ?? 0;
+    const byIndex: Record<string, number> = {};
+    for (const [name, index] of Object.entries(consumed.GlobalSecondaryIndexes ?? {})) {
+      const n = index.CapacityUnits ?? index.WriteCapacityUnits ?? 0;
+      indexUnits += n;
+      byIndex[name] = n;
     }
     const total = consumed.CapacityUnits ?? 0;
     const table = consumed.Table?.CapacityUnits ?? total - indexUnits;
     if (WRITES.test(op)) {
       meter.writeUnits += table;
       meter.indexWriteUnits += indexUnits;
+      for (const [name, n] of Object.entries(byIndex)) add(meter.indexWritesByIndex, name, n);
       add(meter.writesByFamily, family, table);
     } else {
       meter.readUnits += table + indexUnits;
@@ -101,6 +119,10 @@ export function meteredClient(config: DynamoDBClientConfig): MeteredClient {
         const consumed = (result.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
         for (const c of (Array.isArray(consumed) ? consumed : [consumed]) as ConsumedCapacity[]) {
           addCapacity(op, family, c);
+        }
+        const reported = (consumed as ConsumedCapacity | undefined)?.CapacityUnits ?? 0;
+        if (SINGLE_READS.test(op) && !Array.isArray(consumed) && reported === 0) {
+          meter.emptyReadMinimum += input.ConsistentRead === true && !input.IndexName ? 1 : 0.5;
         }
         const item = input.Item as Record<string, { S?: string }> | undefined;
         if (op === 'PutItem' && item?.sk?.S === STATUS_SK && item[STATUS_ATTR.flip]) {
@@ -139,6 +161,8 @@ export function meterDiff(before: Meter, after: Meter, per = 1): Meter {
     readUnits: (after.readUnits - before.readUnits) / per,
     writeUnits: (after.writeUnits - before.writeUnits) / per,
     indexWriteUnits: (after.indexWriteUnits - before.indexWriteUnits) / per,
+    indexWritesByIndex: recordDiff(before.indexWritesByIndex, after.indexWritesByIndex, per),
+    emptyReadMinimum: (after.emptyReadMinimum - before.emptyReadMinimum) / per,
     failedConditions: (after.failedConditions - before.failedConditions) / per,
     flips: (after.flips - before.flips) / per,
   };
@@ -155,11 +179,17 @@ export function meterWeighted(parts: readonly { meter: Meter; weight: number }[]
     sum.readUnits += meter.readUnits * weight;
     sum.writeUnits += meter.writeUnits * weight;
     sum.indexWriteUnits += meter.indexWriteUnits * weight;
+    for (const [i, n] of Object.entries(meter.indexWritesByIndex))
+      add(sum.indexWritesByIndex, i, n * weight);
+    sum.emptyReadMinimum += meter.emptyReadMinimum * weight;
     sum.failedConditions += meter.failedConditions * weight;
     sum.flips += meter.flips * weight;
   }
   return sum;
 }
+
+/** Read units as AWS bills them: those reported, and the minimum of reads that found nothing. */
+export const billedReadUnits = (m: Meter) => m.readUnits + m.emptyReadMinimum;
 
 export const totalCalls = (m: Meter) => Object.values(m.calls).reduce((a, b) => a + b, 0);
 

@@ -12,11 +12,15 @@
 //  8. the idle monthly cost, priced from the synthesized stacks (and what a team pays a month)
 //  9. room in CloudFormation: resources per template of every configuration, per type
 // 10. the budgets: target, measured, met, and why not where not
+// 12. who is in trouble, and due deadlines: `GET /customers?state=` per listed customer, the
+//     sweeper's due Query per run and what it does per due customer, the index writes each
+//     status write pays per million webhooks (its own DynamoDB Local; rendered before 10)
 //
 //   npm run bench                   the full run; writes BENCHMARKS.md
 //   npm run bench -- --quick        small sizes and few rounds, for development
 //   npm run bench -- --only store   some sections: verifier, cold-start, store (3-6), e2e (7),
-//                                   idle (8), room (9); `--only idle,room` needs no emulator
+//                                   idle (8), room (9), trouble (12); `--only idle,room` needs
+//                                   no emulator
 // Runs other than the full one write .local/BENCHMARKS.partial.md instead.
 
 import '../ops/quiet-sdk';
@@ -41,7 +45,7 @@ import {
   type WebhookCost,
 } from './cost';
 import { createDataset, type Dataset } from './dataset';
-import { formatCalls, totalCalls, type Meter } from './ddb-meter';
+import { billedReadUnits, formatCalls, totalCalls, type Meter } from './ddb-meter';
 import { measureEndToEnd, type EndToEndResult } from './end-to-end';
 import { measureFunctionRuns, type FunctionRuns } from './function-runs';
 import { FAILED_HOUR_EVERY } from './history';
@@ -50,6 +54,7 @@ import {
   FUNCTION_GB,
   IDLE_RECEIVES_PER_QUEUE_MONTH,
   LOG_EVENT_OVERHEAD_BYTES,
+  MINUTES_PER_MONTH,
   PRICES,
 } from './prices';
 import { Report, progress } from './report';
@@ -69,11 +74,18 @@ import {
   roomConfigurations,
 } from './room';
 import { synthesizeTemplates } from './synth-stack';
+import {
+  GRACE_POLICY,
+  PAGE_SIZES,
+  PAST_DEADLINES_MS,
+  measureTrouble,
+  type TroubleResult,
+} from './trouble';
 import { REGISTRY } from '../../lambdas/core/registry';
 import { startEmulators } from '../local/emulators';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SECTIONS = ['verifier', 'cold-start', 'store', 'e2e', 'idle', 'room'] as const;
+const SECTIONS = ['verifier', 'cold-start', 'store', 'e2e', 'idle', 'room', 'trouble'] as const;
 /** The partner event source the EventBridge configurations are synthesized with. */
 const EXAMPLE_EVENT_SOURCE = 'aws.partner/stripe.com/ed_test_61RcEXAMPLE0123456789abcdefghijk';
 type Section = (typeof SECTIONS)[number];
@@ -95,6 +107,9 @@ interface Settings {
   functionRounds: number;
   endToEnd: Record<number, number>;
   ratePuts: number;
+  /** Section 12: customers blocked (and as many in grace) at each level, and those not in trouble. */
+  troubleLevels: number[];
+  troubleHealthy: number;
 }
 
 const FULL: Settings = {
@@ -107,6 +122,8 @@ const FULL: Settings = {
   functionRounds: 50,
   endToEnd: { 1: 100, 10: 500, 50: 500 },
   ratePuts: 3_000,
+  troubleLevels: [10, 100, 1_000],
+  troubleHealthy: 5_000,
 };
 
 const QUICK: Settings = {
@@ -119,6 +136,8 @@ const QUICK: Settings = {
   functionRounds: 10,
   endToEnd: { 1: 20, 10: 100, 50: 100 },
   ratePuts: 500,
+  troubleLevels: [10, 100],
+  troubleHealthy: 500,
 };
 
 interface Budget {
@@ -838,6 +857,233 @@ async function roomSection() {
   });
 }
 
+/** SWEEP_MINUTES's default: the sweeper's parked work runs every fifth minute. */
+const DEFAULT_SWEEP_MINUTES = 5;
+
+/** Dollars to four decimals (the sweeper's monthly reads are fractions of a cent). */
+const usd4 = (n: number) => `$${n.toFixed(4)}`;
+
+function troubleSection(t: TroubleResult) {
+  report.heading('12. Who is in trouble, and due deadlines');
+  const levels = [...new Set(t.sweeps.map((s) => s.level))];
+  const ru = PRICES.dynamoReadPerMillion;
+  const wu = PRICES.dynamoWritePerMillion;
+  const perMillion = (m: Meter) =>
+    billedReadUnits(m) * ru + (m.writeUnits + m.indexWriteUnits) * wu;
+  report.paragraph(
+    'On DynamoDB Local through the SDK and the production code, counted by the meter of section',
+    '4 (bin/bench/trouble.ts). One table, created as the stack creates it, under a policy that',
+    `gives a failed payment a grace (\`${GRACE_POLICY}\`), with ${f0(t.healthy)} customers not in`,
+    `trouble (one paid charge each) and, at each level, that many customers blocked and as many in`,
+    'grace, their deadlines within the hour (a customer in grace is also warned, so `warned` lists',
+    'the same ones). Each state is listed to the end through `listingPage`, what the status',
+    "API's handler calls for each `GET /customers?state=` page: a Query of the sparse index",
+    '(`trouble` by customer, `grace` by deadline; KEYS_ONLY, so an entry holds only the keys:',
+    `${Object.entries(t.entryBytes)
+      .map(([i, b]) => `${b} bytes in \`${i}\``)
+      .join(', ')}), then the page's status items by strongly consistent BatchGetItem, 100`,
+    `keys a call (at most ${f0(t.largestStatusBytes)} bytes an item here); pages of ${f0(PAGE_SIZES[0])}, the API's default and`,
+    `maximum, and of ${f0(PAGE_SIZES[1])}. \`npm run status -- --blocked|--grace|--warned\` lists through the same`,
+    'function with pages of 1,000, after one GetItem of the settings item.',
+  );
+  report.paragraph(
+    "DynamoDB Local returns ConsumedCapacity with each index's share for index Queries and for",
+    'writes, index writes included, and counts them as AWS documents: 1 write unit to add or',
+    'remove an entry, 2 when its key changes (a customer in grace who becomes blocked moves from',
+    '`warned` to `blocked` in the trouble index). For a Query that finds nothing (the page after a',
+    "full last page; the sweeper's due Query most minutes) it reports 0 units, which AWS bills at",
+    "a read's minimum: counted here as 0.5 read unit (an index read is eventually consistent),",
+    "as section 8 does. The documented column computes the listing's units from the items'",
+    "sizes as DynamoDB documents them: a Query page reads its entries' projected bytes rounded up",
+    'to 4 KB, at 0.5 read unit per 4 KB; BatchGetItem each item rounded up to 4 KB, at 1 unit.',
+  );
+  const share = (m: Meter, prefix: string) =>
+    Object.entries(m.readsByFamily)
+      .filter(([k]) => k.startsWith(prefix))
+      .reduce((s, [, v]) => s + v, 0);
+  report.table(
+    [
+      'customers in the state',
+      'state',
+      `pages (${PAGE_SIZES.map(f0).join(' / ')})`,
+      `calls, pages of ${f0(PAGE_SIZES[0])}`,
+      'read units: index + status items',
+      `per listed customer (${PAGE_SIZES.map(f0).join(' / ')})`,
+      'documented, per listed customer',
+      '$ per million listed customers',
+    ],
+    t.listings.map((r) => {
+      const [big, small] = r.api;
+      const per = (l: typeof big) => billedReadUnits(l!.meter) / r.listed;
+      return [
+        f0(r.listed),
+        `\`${r.state}\``,
+        r.api.map((l) => l.pages).join(' / '),
+        formatCalls(big!.meter, 0),
+        `${f2(share(big!.meter, 'index ') + big!.meter.emptyReadMinimum)} + ${f2(share(big!.meter, 'STATUS#'))}`,
+        `${f3(per(big))} / ${f3(per(small))}`,
+        f3((big!.documented.index + big!.documented.items) / r.listed),
+        f3(per(big) * ru),
+      ];
+    }),
+  );
+  const largestLevel = levels.at(-1)!;
+  const cliRows = t.listings.filter((r) => r.level === largestLevel);
+  report.paragraph(
+    `\`npm run status\` at ${f0(largestLevel)} customers in the state: ${cliRows
+      .map(
+        (r) =>
+          `\`--${r.state}\` ${formatCalls(r.cli, 0)}, ${f2(billedReadUnits(r.cli))} read units (${f3(billedReadUnits(r.cli) / r.listed)} per listed customer)`,
+      )
+      .join('; ')}.`,
+    'A listed customer costs its status item, 1 read unit (strongly consistent, under 4 KB; an',
+    "eventually consistent read would halve it), and its index entry's share of a page, a few",
+    'thousandths; customers not in the state cost nothing, however many there are: the indexes',
+    'hold only the status items in trouble.',
+  );
+
+  report.paragraph(
+    'The due deadlines: the sweeper runs every minute (an EventBridge schedule, lib/processing.ts)',
+    'and Queries the due index for the items whose `nextChangeAt` has passed (Limit 200 a page, up',
+    'to 50 pages, until a page comes back empty); a customer in grace is read from it only once its',
+    'deadline has passed. Then, per due customer, a strongly consistent GetItem of its status item',
+    "and the settling UpdateItem of the derived attributes, which moves the customer's index",
+    `entries. Every ${DEFAULT_SWEEP_MINUTES}th minute (SWEEP_MINUTES) the run also Queries the parked index and counts`,
+    'the items behind the rules; every run reads the settings item. Each level: the runs with',
+    `nothing due, then the run ${f0(PAST_DEADLINES_MS / 3_600_000)} hours later, when every grace has ended.`,
+  );
+  const rw = (m: Meter) =>
+    m.writeUnits + m.indexWriteUnits ? `${f2(m.writeUnits)} + ${f2(m.indexWriteUnits)} index` : '-';
+  report.table(
+    ['customers in grace', 'run', 'calls', 'read units', 'write units', 'per customer in grace'],
+    t.sweeps.flatMap((s) => {
+      const per = (m: Meter) => {
+        const r = billedReadUnits(m) / s.level;
+        const w = (m.writeUnits + m.indexWriteUnits) / s.level;
+        return w ? `${f3(r)} read + ${f2(w)} write` : `${f3(r)} read`;
+      };
+      return [
+        [
+          f0(s.level),
+          'due Query, nothing due',
+          formatCalls(s.quietQuery, 0),
+          f2(billedReadUnits(s.quietQuery)),
+          rw(s.quietQuery),
+          per(s.quietQuery),
+        ],
+        [
+          f0(s.level),
+          'whole run, nothing due',
+          formatCalls(s.quietMinute, 0),
+          f2(billedReadUnits(s.quietMinute)),
+          rw(s.quietMinute),
+          per(s.quietMinute),
+        ],
+        [
+          f0(s.level),
+          `whole run, nothing due, every ${DEFAULT_SWEEP_MINUTES}th minute`,
+          formatCalls(s.parkedMinute, 0),
+          f2(billedReadUnits(s.parkedMinute)),
+          rw(s.parkedMinute),
+          per(s.parkedMinute),
+        ],
+        [
+          f0(s.level),
+          `whole run, every grace ended (${f0(s.due)} settled)`,
+          formatCalls(s.dueSweep, 0),
+          f2(billedReadUnits(s.dueSweep)),
+          rw(s.dueSweep),
+          per(s.dueSweep),
+        ],
+      ];
+    }),
+  );
+  const last = t.sweeps.at(-1)!;
+  const byIndex = (r: Record<string, number>, per = 1) =>
+    Object.entries(r)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `\`${k}\` ${f2(v / per)}`)
+      .join(', ') || 'none';
+  const ruleTotal = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+  const agree = t.sweeps.every(
+    (s) => Math.abs(ruleTotal(s.dueByRule) - s.dueSweep.indexWriteUnits) < 1e-9,
+  );
+  report.paragraph(
+    `Index writes of settling one due customer, as DynamoDB Local reported them: ${byIndex(last.dueSweep.indexWritesByIndex, last.level)};`,
+    `by AWS's rules from each item before and after: ${byIndex(last.dueByRule, last.level)} (${agree ? 'the same at every level' : '**not the same**: see the table'}).`,
+  );
+
+  // Per sweep, a month, a million.
+  const runs = MINUTES_PER_MONTH;
+  const parkedRuns = runs / DEFAULT_SWEEP_MINUTES;
+  const quietQuery = billedReadUnits(last.quietQuery);
+  const monthReads =
+    (runs - parkedRuns) * billedReadUnits(last.quietMinute) +
+    parkedRuns * billedReadUnits(last.parkedMinute);
+  const dueReads = billedReadUnits(last.dueSweep) / last.level;
+  const dueWrites = (last.dueSweep.writeUnits + last.dueSweep.indexWriteUnits) / last.level;
+  const rows: string[][] = [
+    [
+      'the due Query, each run (whatever the number in grace: it reads only what is due)',
+      `${f2(quietQuery)} read`,
+      `${f0(runs)} runs: ${f0(runs * quietQuery)} read units, ${usd4(runs * quietQuery * ru * 1e-6)} a month`,
+    ],
+    [
+      `the whole run's DynamoDB, nothing due (every ${DEFAULT_SWEEP_MINUTES}th minute with the parked work)`,
+      `${f2(billedReadUnits(last.quietMinute))} / ${f2(billedReadUnits(last.parkedMinute))} read`,
+      `${f0(monthReads)} read units, ${usd4(monthReads * ru * 1e-6)} a month`,
+    ],
+    [
+      'a customer in grace, each run until its deadline',
+      `0 read (${f3(quietQuery / last.level)} at ${f0(last.level)} in grace, their share of the Query's minimum)`,
+      `${usd4(0)} a month`,
+    ],
+    [
+      'a customer whose deadline passed: found, read, settled (once per deadline)',
+      `${f2(dueReads)} read + ${f2(dueWrites)} write`,
+      `${usd(perMillion(last.dueSweep) / last.level)} per million deadlines`,
+    ],
+  ];
+  report.table(['what', 'units', 'cost'], rows);
+
+  report.paragraph(
+    "What the sparse indexes add to each status write: section 4's event mix (a day of billed",
+    `hours, one in ${FAILED_HOUR_EVERY} failing first) applied through \`applyEvent\` to customers with a card and a subscription,`,
+    'under the default policy (a failed payment blocks at once) and under the grace policy above.',
+    'A status write pays an index write only when it changes an index key: it enters or leaves',
+    "`trouble`, `grace` or `due`, or its deadline moves; a customer's first status write also",
+    'enters `rulesVersion` (1 write unit once per customer, not in the mix). Write units per event;',
+    "the dollars are the index writes alone. Section 4's meter counts the same index writes and",
+    "section 5 prices them with the table's; the figures there show none, as their run predates",
+    'these indexes (see the note at the top).',
+  );
+  report.table(
+    [
+      'policy',
+      'events',
+      'status writes (UpdateItem) per event',
+      'table write units per event',
+      'index write units per event (DynamoDB Local)',
+      "by AWS's rules",
+      '$ per million webhooks, index writes',
+    ],
+    t.webhooks.map((w) => [
+      w.policy,
+      w.events,
+      f2(w.meter.calls.UpdateItem ?? 0),
+      f2(w.meter.writeUnits),
+      `${f3(w.meter.indexWriteUnits)} (${byIndex(w.meter.indexWritesByIndex)})`,
+      f3(ruleTotal(w.byRule)),
+      f3(w.meter.indexWriteUnits * wu),
+    ]),
+  );
+  report.paragraph(
+    'No budget is set for these costs: neither the README nor docs/behaviour.md names one',
+    '(docs/behaviour.md says only that the listing "costs in proportion to the customers it',
+    'returns, never a Scan"), so section 10 has no line for them.',
+  );
+}
+
 function budgetSection() {
   report.heading('10. Budgets');
   report.table(
@@ -944,7 +1190,8 @@ async function main() {
         '',
         '  --quick            small histories (10 / 100 / 1,000 facts) and few rounds',
         `  --only <list>      comma-separated: ${SECTIONS.join(', ')} (store = sections 3 to 6;`,
-        '                     idle and room synthesize the stack and need no emulator)',
+        '                     idle and room synthesize the stack and need no emulator;',
+        '                     trouble = section 12, with its own DynamoDB Local)',
         '',
         'A full run writes BENCHMARKS.md; any other writes .local/BENCHMARKS.partial.md.',
       ].join('\n'),
@@ -989,6 +1236,11 @@ async function main() {
   }
   if (run.has('idle')) await idleSection(traffic);
   if (run.has('room')) await roomSection();
+  if (run.has('trouble')) {
+    troubleSection(
+      await measureTrouble({ levels: settings.troubleLevels, healthy: settings.troubleHealthy }),
+    );
+  }
   budgetSection();
   report.paragraph(
     `Finished ${new Date().toISOString()} (${f1((Date.now() - started.getTime()) / 60_000)} min); load average at the end: ${load()}.`,
