@@ -71,6 +71,17 @@ const add = (into: Record<string, number>, key: string, n: number) => {
   if (n) into[key] = (into[key] ?? 0) + n;
 };
 
+/** An UpdateItem of a status item that sets `flip` (every write removes it; a flip sets it). */
+function setsFlip(input: Record<string, unknown>): boolean {
+  const key = input.Key as Record<string, { S?: string }> | undefined;
+  if (key?.sk?.S !== STATUS_SK) return false;
+  const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
+  const placeholder = Object.keys(names).find((p) => names[p] === STATUS_ATTR.flip);
+  const expression = String(input.UpdateExpression ?? '');
+  const set = expression.match(/^SET (.*?)(?= ADD | REMOVE |$)/)?.[1] ?? '';
+  return placeholder !== undefined && set.includes(`${placeholder} =`);
+}
+
 const WRITES = /^(PutItem|UpdateItem|DeleteItem|BatchWriteItem|TransactWriteItems)$/;
 /** Reads of one request that AWS bills at least a minimum for, even when they find nothing. */
 const SINGLE_READS = /^(GetItem|Query|Scan)$/;
@@ -128,6 +139,7 @@ export function meteredClient(config: DynamoDBClientConfig): MeteredClient {
         if (op === 'PutItem' && item?.sk?.S === STATUS_SK && item[STATUS_ATTR.flip]) {
           meter.flips += 1;
         }
+        if (op === 'UpdateItem' && setsFlip(input)) meter.flips += 1;
         return result;
       } catch (err) {
         if ((err as Error).name === 'ConditionalCheckFailedException') {

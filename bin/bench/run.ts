@@ -34,7 +34,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { HandlerName } from '../../lib/gate-function';
-import { measureApplyCost, type ApplyRow } from './apply-cost';
+import { LAST_EVENT_ATTR_NAMES, measureApplyCost, type ApplyRow } from './apply-cost';
 import { renderAccessLogLine, sampleAccessLogValues, stackAccessLogFormat } from './access-log';
 import {
   COST_BUDGET_RATIO,
@@ -332,9 +332,11 @@ function applySection(rows: readonly ApplyRow[]) {
   );
   report.paragraph(
     "**New**: through `applyEvent`, the processors' use case: the conditional fact PutItem, a",
-    "GetItem of the status item, a Query of the event's own object's facts, the versioned",
-    'PutItem of the status item, and for PaymentIntent and charge events a GetItem of each',
-    'owner reference (`REF#<id>`), written once per object. The notifier reads nothing from',
+    "Query of the event's own object's facts where the fact can change its entry (not for a",
+    'charge of a PaymentIntent), an eventually consistent GetItem of the status item, its',
+    'UpdateItem of guarded parts (and a second one under its version when the derived',
+    'attributes change), and for PaymentIntent and charge events one BatchGetItem of the owner',
+    'references (`REF#<id>`), each written once per object. The notifier reads nothing from',
     'the table (stream images), so its DynamoDB share is nil. **Old** (the first version),',
     'replayed on the same data: one conditional PutItem of the fact, plus 1 write unit for the',
     'facts its `byRef` index held (PaymentIntent, charge and payment-method events; added by',
@@ -408,6 +410,28 @@ function applySection(rows: readonly ApplyRow[]) {
       formatCalls(m, 0),
       units(m),
       writes(m),
+    ]),
+  );
+  report.paragraph(
+    'If lastEventId and updatedAt were the last change of the status rather than the last event:',
+    'around each event of the mix (new design, first delivery) the status item was read before',
+    'and after, and an event counts here when its write changed nothing but the attributes that',
+    `record the last event (${[...LAST_EVENT_ATTR_NAMES].map((a) => `\`${a}\``).join(', ')}; the last Stripe event's`,
+    "livemode compared apart; the item's version and flip marker, which every write moves, too),",
+    'so that write, and its units, would not be needed (its status read is not counted).',
+  );
+  report.table(
+    [
+      'facts',
+      'events whose status write changed only the last event',
+      'status write units saved per event',
+      '$ per million webhooks saved',
+    ],
+    rows.map((r) => [
+      f0(r.size),
+      `${f1(r.lastEventOnly.share * 100)}%`,
+      f2(r.lastEventOnly.writeUnits),
+      f3(r.lastEventOnly.writeUnits * PRICES.dynamoWritePerMillion),
     ]),
   );
   const first = rows[0]!;
@@ -537,7 +561,7 @@ function costSection(
       target: `<= ${COST_BUDGET_RATIO}x floor (${usd(COST_FLOOR * COST_BUDGET_RATIO)})`,
       measured: `${usd(s.total)} (${times(ratio)})`,
       met,
-      ...(met ? {} : { why: costWhy(s, inputs.apply) }),
+      ...(met ? {} : { why: costWhy(s, inputs.apply, largest.lastEventOnly) }),
     });
   }
   savingsParagraph(inputs, largest, scenarios[0]!);
@@ -549,31 +573,34 @@ function costSection(
 }
 
 /**
- * What changes in the product would save, each figure from this run's counts: the lines of
- * "What would lower it" under the cost table.
+ * Under the cost table: which of the per-event reductions the figures include (each as the
+ * code does it), and what would still lower the cost, each figure from this run's counts.
  */
 function savingsParagraph(inputs: CostInputs, largest: ApplyRow, batch10: WebhookCost) {
   const apply = inputs.apply;
   const wu = PRICES.dynamoWritePerMillion;
-  const ru = PRICES.dynamoReadPerMillion;
-  // Charges are half the events of this mix; a charge of a PaymentIntent folds to nothing.
-  const chargeQuery = largest.newByType.get('charge.succeeded')?.readsByFamily['CUS#'] ?? 0;
+  const chargeQueries = largest.newByType.get('charge.succeeded')?.calls.Query ?? 0;
+  report.line('What the figures above include of the reductions in this version:');
+  report.line();
+  for (const line of [
+    `the status GetItem before the write is eventually consistent (\`StatusWriter.write\`, a stale read only fails a part's condition and is read again): ${f2(apply.readsByFamily['STATUS#'] ?? 0)} status read units per event`,
+    `a charge of a PaymentIntent does not Query its object's facts (the charge rule changes an entry only for a legacy charge: \`changesEntry\`, \`refoldsEntry\`): ${f0(chargeQueries)} Query for \`charge.succeeded\` in section 4`,
+    `the verifier writes its metric line only on refusals (lambdas/verifier/make-verifier.ts): ${inputs.runs.verifier.logLines} lines for a handled webhook above`,
+  ])
+    report.line(`- ${line}.`);
+  report.line();
   const ideas = [
     {
-      what: 'owner references: a charge of a PaymentIntent could reveal only the PaymentIntent (a dispute names both, and finds its customer through either); the charge id is needed for legacy charges only. Half the reference writes',
+      what: "owner references: the charge rule still reveals its own id with its PaymentIntent's (lambdas/core/rules/charge.ts); a charge of a PaymentIntent could reveal only the PaymentIntent (a dispute names both, and finds its customer through either), the charge id being needed for legacy charges only. Half the reference writes",
       dollars: ((apply.writesByFamily['REF#'] ?? 0) / 2) * wu,
     },
     {
-      what: 'the status GetItem before the versioned write could be eventually consistent (a stale read only fails the version condition and is retried): half its read unit',
-      dollars: ((apply.readsByFamily['STATUS#'] ?? 0) / 2) * ru,
-    },
-    {
-      what: 'the object Query of a charge of a PaymentIntent reads facts its rule ignores (only legacy charges fold into an entry): skip it for those, about half the events',
-      dollars: 0.5 * chargeQuery * ru,
+      what: `lastEventId and updatedAt as the last change of the status: the ${f1(largest.lastEventOnly.share * 100)}% of events whose status write changed nothing else (section 4) would not write it`,
+      dollars: largest.lastEventOnly.writeUnits * wu,
     },
   ];
   const saved = ideas.reduce((sum, i) => sum + i.dollars, 0);
-  report.line('What in the product would lower it (per million webhooks, from the counts above):');
+  report.line('What would still lower it (per million webhooks, from the counts above):');
   report.line();
   for (const i of ideas) report.line(`- ${usd(i.dollars)}: ${i.what}.`);
   report.line();
@@ -587,14 +614,14 @@ function savingsParagraph(inputs: CostInputs, largest: ApplyRow, batch10: Webhoo
 }
 
 /** One line: which parts, beyond the floor's, cost what and why. */
-function costWhy(s: WebhookCost, apply: Meter): string {
+function costWhy(s: WebhookCost, apply: Meter, lastEvent: ApplyRow['lastEventOnly']): string {
   const over = s.total - COST_FLOOR;
   const part = (name: string) => s.parts.find((p) => p.part === name)?.dollars ?? 0;
   const extraWrites = part('DynamoDB: writes') - PRICES.dynamoWritePerMillion;
   const status = apply.writesByFamily['STATUS#'] ?? 0;
   const refs = apply.writesByFamily['REF#'] ?? 0;
   const items = [
-    `DynamoDB writes beyond the floor's one unit ${usd(extraWrites)} (the status item, ${f2(status)} write units per event, rewritten by every event since lastEventId and updatedAt change even when nothing else does: the price of one-GetItem reads; owner references, ${f2(refs)} per event, written once for each new charge and PaymentIntent so that disputes find their customer)`,
+    `DynamoDB writes beyond the floor's one unit ${usd(extraWrites)} (the status item, ${f2(status)} write units per event, ${f2(lastEvent.writeUnits)} of them by the ${f1(lastEvent.share * 100)}% of events that change only lastEventId and updatedAt: the price of one-GetItem reads; owner references, ${f2(refs)} per event, written once for each new charge and PaymentIntent so that disputes find their customer)`,
     `DynamoDB reads ${usd(part('DynamoDB: reads'))}`,
     `SQS receive + delete ${usd(part('SQS: receive + delete'))}`,
     `processor ${usd(part('Lambda: processor'))}`,
@@ -1054,8 +1081,7 @@ function troubleSection(t: TroubleResult) {
     "`trouble`, `grace` or `due`, or its deadline moves; a customer's first status write also",
     'enters `rulesVersion` (1 write unit once per customer, not in the mix). Write units per event;',
     "the dollars are the index writes alone. Section 4's meter counts the same index writes and",
-    "section 5 prices them with the table's; the figures there show none, as their run predates",
-    'these indexes (see the note at the top).',
+    "section 5 prices them with the table's.",
   );
   report.table(
     [
