@@ -1,6 +1,7 @@
 // The parked-event sweeper and the notifier against DynamoDB Local: parked events applied
-// once their owner is known, and announcements derived from the status item's old and new
-// images as the table's stream carries them.
+// once their owner is known, announcements derived from the status item's old and new
+// images as the table's stream carries them, and a policy change settled by the sweeper and
+// announced as `policy_changed`.
 import {
   DescribeStreamCommand,
   DynamoDBStreamsClient,
@@ -11,7 +12,8 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_AWS } from '../../bin/local/emulators';
 import { buildEvent, stripeId } from '../../bin/events/stripe-events';
-import type { FactStore } from '../../lambdas/adapters/fact-store';
+import { FactStore } from '../../lambdas/adapters/fact-store';
+import { parsePolicy } from '../../lambdas/core/policy';
 import { RULES_VERSION } from '../../lambdas/core/status-record';
 import type { StripeEvent } from '../../lambdas/core/stripe-event';
 import { makeNotifierHandler, type Announcement } from '../../lambdas/notifier/make-notifier';
@@ -19,7 +21,7 @@ import { applyEvent, type ApplyDeps } from '../../lambdas/processor/apply-event'
 import { makeSweeper } from '../../lambdas/sweeper/make-sweeper';
 import { factIds, freshTable } from '../support/local-stack';
 import { testLogger, testMetrics } from '../support/telemetry';
-import { DEFAULT_GATE_SETTINGS } from '../../lambdas/settings';
+import { DEFAULT_GATE_SETTINGS, gateSettings, storeOptions } from '../../lambdas/settings';
 
 let store: FactStore;
 let streamArn: string;
@@ -32,15 +34,15 @@ beforeAll(async () => {
 });
 
 /** Every record the table's stream holds so far, in order, as Lambda would hand them over. */
-async function streamRecords(): Promise<DynamoDBRecord[]> {
+async function streamRecords(arn = streamArn): Promise<DynamoDBRecord[]> {
   const streams = new DynamoDBStreamsClient({ ...LOCAL_AWS, endpoint: inject('dynamoEndpoint') });
   const records: DynamoDBRecord[] = [];
-  const described = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+  const described = await streams.send(new DescribeStreamCommand({ StreamArn: arn }));
   for (const shard of described.StreamDescription?.Shards ?? []) {
     let iterator = (
       await streams.send(
         new GetShardIteratorCommand({
-          StreamArn: streamArn,
+          StreamArn: arn,
           ShardId: shard.ShardId!,
           ShardIteratorType: 'TRIM_HORIZON',
         }),
@@ -198,5 +200,63 @@ describe('the notifier', () => {
     const announced: Announcement[] = [];
     await notifierWith(async (a) => void announced.push(a))({ Records: others });
     expect(announced).toEqual([]);
+  });
+});
+
+describe('a policy change', () => {
+  it('settles every status item under the new policy and announces each flip as policy_changed', async () => {
+    // Prepare: a table of its own (the sweep walks every status item), a blocked customer and
+    // one that stays blocked, under the default policy.
+    const table = await freshTable();
+    const under = (store: FactStore) => ({ store, stripe: null, clock: () => new Date() });
+    const failing = stripeId('cus');
+    const lapsed = stripeId('cus');
+    const failed = buildEvent('invoice.payment_failed', { customer: failing });
+    const unpaid = buildEvent('customer.subscription.updated', {
+      customer: lapsed,
+      object: { status: 'unpaid' },
+    });
+    for (const e of [failed, unpaid]) await applyEvent(body(e), e.type, under(table.store));
+    const sweeperWith = (settings: typeof DEFAULT_GATE_SETTINGS) =>
+      makeSweeper({
+        ...under(new FactStore(table.ddb, table.tableName, storeOptions(settings))),
+        settings,
+        logger: testLogger,
+        metrics: testMetrics,
+      });
+    await sweeperWith(DEFAULT_GATE_SETTINGS)(); // records the running settings: nothing flips
+    const before = await streamRecords(table.streamArn);
+
+    // Act: the stack runs with a policy under which a failed payment only warns.
+    const warnOnly = gateSettings(parsePolicy({ payment_failed: { action: 'warn' } }), 30);
+    await sweeperWith(warnOnly)();
+
+    // Assess: the failing customer may allocate again, announced with the cause; the other,
+    // still blocked by its subscription, was settled without a flip.
+    const settledFailing = await table.store.readStatus(failing);
+    expect(settledFailing?.derived.canAllocate).toBe(true);
+    expect(settledFailing?.derived.settingsHash).toBe(warnOnly.hash);
+    const settledLapsed = await table.store.readStatus(lapsed);
+    expect(settledLapsed?.derived.canAllocate).toBe(false);
+    expect(settledLapsed?.derived.settingsHash).toBe(warnOnly.hash);
+    const after = (await streamRecords(table.streamArn)).slice(before.length);
+    const announced: Announcement[] = [];
+    const notifier = makeNotifierHandler({
+      settings: warnOnly,
+      clock: () => new Date(),
+      logger: testLogger,
+      announce: async (a) => void announced.push(a),
+    });
+    expect((await notifier({ Records: after })).batchItemFailures).toEqual([]);
+    expect(
+      announced.map((a) => [a.customerId, a.canAllocate, a.eventId, a.cause, a.blockers]),
+    ).toEqual([[failing, true, null, 'policy_changed', []]]);
+    // A second run under the same policy finds nothing left to settle.
+    const again = await streamRecords(table.streamArn);
+    await sweeperWith(warnOnly)();
+    expect(recordsOf((await streamRecords(table.streamArn)).slice(again.length), failing)).toEqual(
+      [],
+    );
+    table.ddb.destroy();
   });
 });
