@@ -214,6 +214,32 @@ export interface StatusWriterOptions {
   clearsClosedSlots?: boolean;
 }
 
+/**
+ * The record's customer-level attributes as a status item holds them (each value with the key
+ * its conditional maximum compares), leaving out those the record does not have.
+ */
+function recordAttributes(record: StatusRecord): [string, AttributeValue][] {
+  const out: [string, AttributeValue][] = [];
+  const put = (name: string, value: string | null) => {
+    if (value !== null) out.push([name, s(value)]);
+  };
+  put(STATUS_ATTR.lastCommit, record.lastCommit && encodeCommit(record.lastCommit));
+  put(STATUS_ATTR.lastCommitAt, record.lastCommit && commitKey(record.lastCommit));
+  put(STATUS_ATTR.lastStripe, record.lastStripe && encodeLastStripe(record.lastStripe));
+  put(STATUS_ATTR.lastStripeAt, record.lastStripe && commitKey(record.lastStripe));
+  put(STATUS_ATTR.deleted, record.deleted && encodeDeleted(record.deleted));
+  put(STATUS_ATTR.deletedKey, record.deleted && openerKey(record.deleted));
+  put(STATUS_ATTR.account, record.customerAccount && encodeAccount(record.customerAccount));
+  put(STATUS_ATTR.accountKey, record.customerAccount && accountKey(record.customerAccount));
+  put(STATUS_ATTR.override, record.override && encodeOverride(record.override));
+  put(
+    STATUS_ATTR.overrideKey,
+    record.override && commitKey({ id: record.override.id, at: record.override.setAt }),
+  );
+  if (record.latestSuccess !== null) out.push([STATUS_ATTR.latestSuccess, n(record.latestSuccess)]);
+  return out;
+}
+
 export class StatusWriter {
   readonly overflow: OverflowStore;
 
@@ -465,23 +491,7 @@ export class StatusWriter {
       item[entryAttribute(entry.kind, objectId)] = slotValue(change.count, now, entry);
     }
     for (const [kind, listed] of perKind) item[listedAttribute(kind)] = n(listed);
-    const put = (name: string, value: string | null) => {
-      if (value !== null) item[name] = s(value);
-    };
-    put(STATUS_ATTR.lastCommit, record.lastCommit && encodeCommit(record.lastCommit));
-    put(STATUS_ATTR.lastCommitAt, record.lastCommit && commitKey(record.lastCommit));
-    put(STATUS_ATTR.lastStripe, record.lastStripe && encodeLastStripe(record.lastStripe));
-    put(STATUS_ATTR.lastStripeAt, record.lastStripe && commitKey(record.lastStripe));
-    put(STATUS_ATTR.deleted, record.deleted && encodeDeleted(record.deleted));
-    put(STATUS_ATTR.deletedKey, record.deleted && openerKey(record.deleted));
-    put(STATUS_ATTR.account, record.customerAccount && encodeAccount(record.customerAccount));
-    put(STATUS_ATTR.accountKey, record.customerAccount && accountKey(record.customerAccount));
-    put(STATUS_ATTR.override, record.override && encodeOverride(record.override));
-    put(
-      STATUS_ATTR.overrideKey,
-      record.override && commitKey({ id: record.override.id, at: record.override.setAt }),
-    );
-    if (record.latestSuccess !== null) item[STATUS_ATTR.latestSuccess] = n(record.latestSuccess);
+    for (const [name, value] of recordAttributes(record)) item[name] = value;
     // The derived attributes of the old item, so that settle() announces a change of canAllocate.
     if (expected) item[STATUS_ATTR.canAllocate] = { BOOL: expected.derived.canAllocate };
     try {
@@ -744,22 +754,8 @@ export class StatusWriter {
     }
     for (const [kind, count] of counts)
       set.push(`${e.name(listedAttribute(kind))} = ${e.value(n(count))}`);
-    const put = (name: string, value: string | null) => {
-      if (value !== null) set.push(`${e.name(name)} = ${e.value(s(value))}`);
-    };
-    put(STATUS_ATTR.lastCommit, record.lastCommit && encodeCommit(record.lastCommit));
-    put(STATUS_ATTR.lastCommitAt, record.lastCommit && commitKey(record.lastCommit));
-    put(STATUS_ATTR.lastStripe, record.lastStripe && encodeLastStripe(record.lastStripe));
-    put(STATUS_ATTR.lastStripeAt, record.lastStripe && commitKey(record.lastStripe));
-    put(STATUS_ATTR.deleted, record.deleted && encodeDeleted(record.deleted));
-    put(STATUS_ATTR.deletedKey, record.deleted && openerKey(record.deleted));
-    put(STATUS_ATTR.override, record.override && encodeOverride(record.override));
-    put(
-      STATUS_ATTR.overrideKey,
-      record.override && commitKey({ id: record.override.id, at: record.override.setAt }),
-    );
-    if (record.latestSuccess !== null) {
-      set.push(`${e.name(STATUS_ATTR.latestSuccess)} = ${e.value(n(record.latestSuccess))}`);
+    for (const [name, value] of recordAttributes(record)) {
+      set.push(`${e.name(name)} = ${e.value(value)}`);
     }
     set.push(`${e.name(STATUS_ATTR.format)} = ${e.value(n(STATUS_ITEM_FORMAT))}`);
     try {
