@@ -8,7 +8,7 @@
 // replays it from the stream); a timer runs the parked-event sweeper.
 
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeStreamCommand,
   DynamoDBStreamsClient,
@@ -31,6 +31,7 @@ import type {
   SQSRecord,
 } from 'aws-lambda';
 import { Consumer } from 'sqs-consumer';
+import { makeDynamoClient } from '../../lambdas/adapters/dynamo-client';
 import { FactStore } from '../../lambdas/adapters/fact-store';
 import { makeStripeLookup } from '../../lambdas/adapters/stripe-api';
 import { usesStripeApi } from '../../lambdas/core/registry';
@@ -304,7 +305,7 @@ async function startStreamPoller(
 
 export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
   const clientConfig = { ...LOCAL_AWS, endpoint: options.dynamoEndpoint };
-  const ddb = options.dynamoClient ?? new DynamoDBClient(clientConfig);
+  const ddb = options.dynamoClient ?? makeDynamoClient(clientConfig);
   const streams = new DynamoDBStreamsClient(clientConfig);
   const sqs = new SQSClient({ ...LOCAL_AWS, endpoint: options.sqsEndpoint });
   const logger = makeLogger('local');

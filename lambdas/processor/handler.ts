@@ -1,8 +1,8 @@
 // Lambda entry of every processor (one function per registry entry, EVENT_TYPE telling
 // which): real clients and configuration at module scope, logic in make-processor.ts.
 
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { requiredString } from '../config';
+import { makeDynamoClient } from '../adapters/dynamo-client';
 import { FactStore } from '../adapters/fact-store';
 import { stripeLookupFromEnv } from '../adapters/stripe-api';
 import { settingsFromEnv } from '../settings';
@@ -14,7 +14,7 @@ const env = process.env;
 
 const logger = makeLogger('processor');
 const settings = settingsFromEnv(env);
-const store = new FactStore(new DynamoDBClient({}), requiredString(env, ENV.tableName), {
+const store = new FactStore(makeDynamoClient(), requiredString(env, ENV.tableName), {
   settings,
   settingsHash: settings.hash,
   clock: Date.now,

@@ -1,7 +1,7 @@
 // Lambda entry of the status API: real clients and configuration at module scope.
 
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { requiredString } from '../config';
+import { makeDynamoClient } from '../adapters/dynamo-client';
 import { FactStore } from '../adapters/fact-store';
 import { ENV } from '../lambda-env';
 import { settingsFromEnv } from '../settings';
@@ -14,7 +14,7 @@ const settings = settingsFromEnv(process.env);
 export const handler = withLambdaContext(
   logger,
   makeStatusApiHandler({
-    store: new FactStore(new DynamoDBClient({}), requiredString(process.env, ENV.tableName), {
+    store: new FactStore(makeDynamoClient(), requiredString(process.env, ENV.tableName), {
       settings,
       settingsHash: settings.hash,
       clock: Date.now,

@@ -1,8 +1,8 @@
 // Lambda entry of the sweeper (an EventBridge schedule every minute): time-driven changes
 // every run, parked events and counts every SWEEP_MINUTES.
 
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { integer, requiredString } from '../config';
+import { makeDynamoClient } from '../adapters/dynamo-client';
 import { FactStore } from '../adapters/fact-store';
 import { stripeLookupFromEnv } from '../adapters/stripe-api';
 import { ENV } from '../lambda-env';
@@ -19,7 +19,7 @@ const sweepMinutes = integer(env, ENV.sweepMinutes, 5, { min: 1, max: 720 });
 export const handler = withLambdaContext(
   logger,
   makeSweeper({
-    store: new FactStore(new DynamoDBClient({}), requiredString(env, ENV.tableName), {
+    store: new FactStore(makeDynamoClient(), requiredString(env, ENV.tableName), {
       settings,
       settingsHash: settings.hash,
       clock: Date.now,

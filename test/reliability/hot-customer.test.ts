@@ -11,9 +11,9 @@
 // The processors run in this process, as in faults.test.ts (the local twin has one poller
 // per queue; the deployed mapping runs five invocations per type, so the run polls itself).
 import {
-  DynamoDBClient,
   TransactionCanceledException,
   type AttributeValue,
+  type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import type { Message } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
@@ -25,6 +25,7 @@ import { createEventQueues, queueUrlPrefixOf, type QueuePair } from '../../bin/l
 import { signatureHeader } from '../../bin/events/stripe-events';
 import { CONFIG_DEFAULTS } from '../../lib/config';
 import { VISIBILITY_TIMEOUT_FACTOR } from '../../lib/queue-processor';
+import { makeDynamoClient } from '../../lambdas/adapters/dynamo-client';
 import { makeSqsEventQueue } from '../../lambdas/adapters/event-queue';
 import { FactStore } from '../../lambdas/adapters/fact-store';
 import { MESSAGE_ATTRIBUTES } from '../../lambdas/adapters/queue-layout';
@@ -81,7 +82,7 @@ const keyPk = (key: Record<string, AttributeValue> | undefined) => key?.pk?.S ??
  * overflow items (the status writer's), outside the SDK's retries; it changes no request.
  */
 function countingDynamo(conflicts: Conflicts): DynamoDBClient {
-  const ddb = new DynamoDBClient({ ...LOCAL_AWS, endpoint: inject('dynamoEndpoint') });
+  const ddb = makeDynamoClient({ ...LOCAL_AWS, endpoint: inject('dynamoEndpoint') });
   ddb.middlewareStack.add(
     (next, context) => async (args) => {
       try {
