@@ -79,14 +79,14 @@ export class OverflowStore {
   ) {}
 
   /**
-   * Writes one entry past the bound (or closes it) and updates the summary. `latestSuccess`
-   * is the customer's latest successful payment as the writer knows it (for `pf`).
+   * Writes one entry past the bound (or closes it) and updates the summary's counts. Returns
+   * the names whose earliest the caller must then recompute (`refresh`, once for every entry
+   * it wrote: a recomputation sees every change made before it).
    */
   async writeEntry(
     customerId: string,
     change: { kind: EntryKind; objectId: string; count: number; entry: Entry | null },
-    latestSuccess: number | null,
-  ): Promise<void> {
+  ): Promise<ContributionName[]> {
     const key = overflowKey(customerId, change.kind, change.objectId);
     for (let attempt = 0; attempt < 8; attempt++) {
       const got = await this.ddb.send(
@@ -94,16 +94,11 @@ export class OverflowStore {
       );
       const storedCount = got.Item ? Number(got.Item.c?.N ?? 0) : -1;
       const old = got.Item?.v?.S ? decodeEntry(got.Item.v.S) : null;
-      if (storedCount > change.count) return; // overtaken by a newer snapshot
+      if (storedCount > change.count) return []; // overtaken by a newer snapshot
       if (storedCount === change.count) {
         // A redelivery after a crash: make sure the ordered items and the earliest follow.
         await this.syncContributions(customerId, change.objectId, change.count, null, old);
-        await this.refresh(
-          customerId,
-          contributionsOf(old).map((c) => c.name),
-          latestSuccess,
-        );
-        return;
+        return contributionsOf(old).map((c) => c.name);
       }
       const delta = countChanges(change.kind, old, change.entry);
       try {
@@ -137,12 +132,12 @@ export class OverflowStore {
         throw err;
       }
       await this.syncContributions(customerId, change.objectId, change.count, old, change.entry);
-      const names = new Set([
-        ...contributionsOf(old).map((c) => c.name),
-        ...contributionsOf(change.entry).map((c) => c.name),
-      ]);
-      await this.refresh(customerId, [...names], latestSuccess);
-      return;
+      return [
+        ...new Set([
+          ...contributionsOf(old).map((c) => c.name),
+          ...contributionsOf(change.entry).map((c) => c.name),
+        ]),
+      ];
     }
     throw new Error(`entry ${change.objectId} of ${customerId} kept changing`);
   }
@@ -217,46 +212,57 @@ export class OverflowStore {
     }
   }
 
-  /** Recomputes the earliest of each name (after a change, or when the latest success moved). */
+  /**
+   * Recomputes the earliest of each name (after a change, or when the latest success moved),
+   * the names side by side: each has a sequence of its own.
+   */
   async refresh(
     customerId: string,
     names: readonly ContributionName[],
     latestSuccess: number | null,
   ): Promise<void> {
-    for (const name of new Set(names)) {
-      const started = await this.ddb.send(
+    await Promise.all(
+      [...new Set(names)].map((name) => this.refreshOne(customerId, name, latestSuccess)),
+    );
+  }
+
+  private async refreshOne(
+    customerId: string,
+    name: ContributionName,
+    latestSuccess: number | null,
+  ): Promise<void> {
+    const started = await this.ddb.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: keyOf(statusKey(customerId)),
+        UpdateExpression: 'ADD #q :one',
+        ExpressionAttributeNames: { '#q': SUMMARY_ATTR.sequence(name) },
+        ExpressionAttributeValues: { ':one': n(1) },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    const sequence = Number(started.Attributes?.[SUMMARY_ATTR.sequence(name)]?.N ?? 0);
+    // Read after the sequence is taken: every change numbered before it is visible.
+    const found = await this.earliest(customerId, name, latestSuccess);
+    const names = { '#e': SUMMARY_ATTR.earliest(name), '#w': SUMMARY_ATTR.written(name) };
+    try {
+      await this.ddb.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: keyOf(statusKey(customerId)),
-          UpdateExpression: 'ADD #q :one',
-          ExpressionAttributeNames: { '#q': SUMMARY_ATTR.sequence(name) },
-          ExpressionAttributeValues: { ':one': n(1) },
-          ReturnValues: 'UPDATED_NEW',
+          UpdateExpression: found ? 'SET #e = :e, #w = :w' : 'SET #w = :w REMOVE #e',
+          ConditionExpression: 'attribute_not_exists(#w) OR #w < :w',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: {
+            ':w': n(sequence),
+            ...(found
+              ? { ':e': s(JSON.stringify([found.time, found.eventId, found.objectId])) }
+              : {}),
+          },
         }),
       );
-      const sequence = Number(started.Attributes?.[SUMMARY_ATTR.sequence(name)]?.N ?? 0);
-      // Read after the sequence is taken: every change numbered before it is visible.
-      const found = await this.earliest(customerId, name, latestSuccess);
-      const names = { '#e': SUMMARY_ATTR.earliest(name), '#w': SUMMARY_ATTR.written(name) };
-      try {
-        await this.ddb.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: keyOf(statusKey(customerId)),
-            UpdateExpression: found ? 'SET #e = :e, #w = :w' : 'SET #w = :w REMOVE #e',
-            ConditionExpression: 'attribute_not_exists(#w) OR #w < :w',
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: {
-              ':w': n(sequence),
-              ...(found
-                ? { ':e': s(JSON.stringify([found.time, found.eventId, found.objectId])) }
-                : {}),
-            },
-          }),
-        );
-      } catch (err) {
-        if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
-      }
+    } catch (err) {
+      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
     }
   }
 

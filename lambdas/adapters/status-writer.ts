@@ -24,6 +24,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { statusFromRecord, type StatusSettings } from '../core/billing-status';
 import type { Entry, EntryKind } from '../core/entries';
+import type { ContributionName } from '../core/summary';
 import type { BillingStatus } from '../core/facts';
 import type { Opener } from '../core/ordering';
 import {
@@ -100,6 +101,53 @@ export interface StatusChange {
   readonly override?: OverrideState;
 }
 
+/** The later of two optional values by `key` (the first on a tie). */
+function laterBy<T>(a: T | undefined, b: T | undefined, key: (v: T) => string): T | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return key(b) > key(a) ? b : a;
+}
+
+/**
+ * One change holding both: per object the entry folded from more facts (facts only grow, so
+ * the larger count is the later snapshot and holds every fact of the other), and of each
+ * customer-level value the one its conditional write would keep (the later commit, Stripe
+ * event, success and alias; the earlier deletion). Writing the result is writing both, in
+ * either order: what a processor writes once for the events of one customer in a batch.
+ */
+export function mergeStatusChanges(a: StatusChange, b: StatusChange): StatusChange {
+  const entries = new Map<string, EntryChange>();
+  for (const c of [...(a.entries ?? []), ...(b.entries ?? [])]) {
+    const key = entryKey(c.kind, c.objectId);
+    const seen = entries.get(key);
+    if (!seen || c.count > seen.count) entries.set(key, c);
+  }
+  const commit = laterBy(a.commit, b.commit, commitKey);
+  const stripe = laterBy(a.stripe, b.stripe, commitKey);
+  const success =
+    a.success === undefined || b.success === undefined
+      ? (a.success ?? b.success)
+      : Math.max(a.success, b.success);
+  // The earliest deletion: inverted order.
+  const deleted =
+    a.deleted && b.deleted
+      ? openerKey(b.deleted) < openerKey(a.deleted)
+        ? b.deleted
+        : a.deleted
+      : (a.deleted ?? b.deleted);
+  const account = laterBy(a.account, b.account, accountKey);
+  const override = laterBy(a.override, b.override, (o) => commitKey({ id: o.id, at: o.setAt }));
+  return {
+    ...(entries.size > 0 ? { entries: [...entries.values()] } : {}),
+    ...(commit ? { commit } : {}),
+    ...(stripe ? { stripe } : {}),
+    ...(success !== undefined ? { success } : {}),
+    ...(deleted ? { deleted } : {}),
+    ...(account ? { account } : {}),
+    ...(override ? { override } : {}),
+  };
+}
+
 /** Why `ca` changed, for the announcement: an event or override id, or a cause of time. */
 export type FlipCause =
   string | 'grace_ended' | 'override_expired' | 'card_expired' | 'policy_changed' | 'rebuild';
@@ -132,7 +180,8 @@ export function isItemTooLarge(err: unknown): boolean {
 /** One independently guarded part of a write, in UpdateItem expression pieces. */
 interface Part {
   set: string[];
-  add: string[];
+  /** Numbers added to attributes (by name): summed per attribute over a write's parts. */
+  add: [string, number][];
   remove: string[];
   condition: string;
   /** Whether the part still needs writing over `image` (false: overtaken, drop it). */
@@ -302,17 +351,18 @@ export class StatusWriter {
           written = decodeStatusItem(got.Attributes!);
         }
         const latestSuccess = written?.record.latestSuccess ?? null;
-        for (const entry of overflow) {
-          await this.overflow.writeEntry(customerId, entry, latestSuccess);
-        }
+        // Entries past the bound side by side (each its own items), then one recomputation
+        // of the earliest of every name they touched.
+        const names = new Set<ContributionName>(
+          (
+            await Promise.all(overflow.map((entry) => this.overflow.writeEntry(customerId, entry)))
+          ).flat(),
+        );
         // A success moves which summarised failures still count.
         const summarisedPayments = written?.record.summary?.objects.get('payment') ?? 0;
-        if (change.success !== undefined && summarisedPayments > 0) {
-          await this.overflow.refresh(customerId, ['pf'], latestSuccess);
-        }
-        if (overflow.length > 0 || (change.success !== undefined && summarisedPayments > 0)) {
-          written = await this.read(customerId);
-        }
+        if (change.success !== undefined && summarisedPayments > 0) names.add('pf');
+        if (names.size > 0) await this.overflow.refresh(customerId, [...names], latestSuccess);
+        if (overflow.length > 0 || names.size > 0) written = await this.read(customerId);
         if (written) await this.settle(customerId, written, cause);
         return written;
       } catch (err) {
@@ -548,12 +598,18 @@ export class StatusWriter {
   ): { parts: Part[]; overflow: EntryChange[] } {
     const overflow: EntryChange[] = [];
     const entries: EntryChange[] = [];
+    // Room left under each kind's bound, taken by this write's new slots in turn.
+    const room = new Map<EntryKind, number>();
     for (const c of change.entries ?? []) {
       const listed = image?.slots.has(entryKey(c.kind, c.objectId)) ?? false;
-      const full = (image?.listed.get(c.kind) ?? 0) >= LISTED_BOUND[c.kind];
+      const left = room.get(c.kind) ?? LISTED_BOUND[c.kind] - (image?.listed.get(c.kind) ?? 0);
       const past = (image?.record.summary?.objects.get(c.kind) ?? 0) > 0;
-      if (!listed && (full || past)) overflow.push(c);
-      else entries.push(c);
+      if (listed) entries.push(c);
+      else if (left <= 0 || past) overflow.push(c);
+      else {
+        room.set(c.kind, left - 1);
+        entries.push(c);
+      }
     }
     return { parts: this.parts({ ...change, entries }, image, e), overflow };
   }
@@ -561,7 +617,15 @@ export class StatusWriter {
   /** The guarded parts of a change. */
   private parts(change: StatusChange, image: StoredStatus | null, e: Expression): Part[] {
     const parts: Part[] = [];
-    for (const c of change.entries ?? []) parts.push(this.entryPart(c, image, e));
+    const newOfKind = new Map<EntryKind, number>();
+    for (const c of change.entries ?? []) {
+      if (!image?.slots.has(entryKey(c.kind, c.objectId))) {
+        newOfKind.set(c.kind, (newOfKind.get(c.kind) ?? 0) + 1);
+      }
+    }
+    for (const c of change.entries ?? []) {
+      parts.push(this.entryPart(c, image, e, newOfKind.get(c.kind) ?? 0));
+    }
     if (change.commit) {
       parts.push(
         maxPart(e, {
@@ -634,11 +698,15 @@ export class StatusWriter {
     return parts;
   }
 
-  /** The part writing one object's entry over a slot of fewer facts. */
+  /**
+   * The part writing one object's entry over a slot of fewer facts; `newOfKind` is how many
+   * new slots of its kind the write adds (each needs room under the kind's bound).
+   */
   private entryPart(
     c: NonNullable<StatusChange['entries']>[number],
     image: StoredStatus | null,
     e: Expression,
+    newOfKind: number,
   ): Part {
     const attribute = e.name(entryAttribute(c.kind, c.objectId));
     const slotCount = e.name('c');
@@ -662,12 +730,12 @@ export class StatusWriter {
       };
     }
     // A new slot counts towards the kind's bound (see LISTED_BOUND), and is listed only while
-    // no entry of its kind is past the bound.
-    const bound = e.value(n(LISTED_BOUND[c.kind]));
+    // no entry of its kind is past the bound: the write's new slots of the kind must all fit.
+    const bound = e.value(n(LISTED_BOUND[c.kind] - newOfKind + 1));
     const past = e.name(SUMMARY_ATTR.objects(c.kind));
     return {
       set: [`${attribute} = ${value}`],
-      add: [`${listed} ${e.value(n(1))}`],
+      add: [[listedAttribute(c.kind), 1]],
       remove: [],
       condition:
         `(attribute_not_exists(${attribute}) AND (attribute_not_exists(${listed}) OR ${listed} < ${bound})` +
@@ -683,7 +751,11 @@ export class StatusWriter {
       `${e.name(STATUS_ATTR.rulesVersion)} = if_not_exists(${e.name(STATUS_ATTR.rulesVersion)}, ${e.value(n(RULES_VERSION))})`,
       ...parts.flatMap((p) => p.set),
     ];
-    const add = [`${e.name(STATUS_ATTR.version)} ${e.value(n(1))}`, ...parts.flatMap((p) => p.add)];
+    // DynamoDB refuses two clauses on one attribute: new slots of one kind add up.
+    const sums = new Map<string, number>([[STATUS_ATTR.version, 1]]);
+    for (const [name, by] of parts.flatMap((p) => p.add))
+      sums.set(name, (sums.get(name) ?? 0) + by);
+    const add = [...sums].map(([name, by]) => `${e.name(name)} ${e.value(n(by))}`);
     // Only the write that changes canAllocate carries `flip` (the notifier's stream filter).
     const remove = [e.name(STATUS_ATTR.flip), ...parts.flatMap((p) => p.remove)];
     const conditions = parts.map((p) => p.condition);

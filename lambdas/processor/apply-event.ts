@@ -2,10 +2,11 @@
 // commit the fact (the one conditional write that deduplicates) -> fold the event's object
 // (and any payment it links to an invoice) into the customer's status item -> apply the
 // events this one reveals a customer for. Nothing here reads more than the objects the event
-// names: never the customer's whole history.
+// names: never the customer's whole history. A batch (applyEvents) commits each event's fact
+// on its own, then writes each customer's status item once for all its events of the batch.
 
 import type { FactStore, ObjectFacts, ParkedEvent } from '../adapters/fact-store';
-import type { StatusChange } from '../adapters/status-writer';
+import { mergeStatusChanges, type StatusChange } from '../adapters/status-writer';
 import type { StripeLookup } from '../adapters/stripe-api';
 import type { InvoiceLink, KindRule } from '../core/entries';
 import { MisroutedEventError } from '../core/errors';
@@ -169,6 +170,24 @@ export async function commitFact(
   links: readonly InvoiceLink[],
   deps: ApplyDeps,
 ): Promise<'applied' | 'duplicate'> {
+  const committed = await commitFactOnly(fact, customerId, links, deps);
+  await deps.store.applyToStatus(customerId, committed.change, committed.change.commit!.id);
+  return committed.outcome;
+}
+
+/** A committed fact and the status change it makes (not written yet). */
+interface Committed {
+  outcome: 'applied' | 'duplicate';
+  change: StatusChange;
+}
+
+/** commitFact up to the status item: the fact, its links, and the change they make. */
+async function commitFactOnly(
+  fact: Fact,
+  customerId: string,
+  links: readonly InvoiceLink[],
+  deps: ApplyDeps,
+): Promise<Committed> {
   const committed = await deps.store.putFact(customerId, fact, deps.clock().toISOString());
   const applied = committed.fact;
   const objects = new Map<string, ObjectFacts>();
@@ -186,17 +205,15 @@ export async function commitFact(
     // Read after the link's write, so the payment's fold sees it.
     else objects.set(link.payment, await deps.store.objectFacts(customerId, link.payment));
   }
-  await deps.store.applyToStatus(
-    customerId,
-    {
+  return {
+    outcome: committed.outcome,
+    change: {
       entries: entriesOf(objects),
       commit: { id: applied.eventId, at: applied.appliedAt },
       stripe: { id: applied.eventId, at: applied.appliedAt, livemode: applied.livemode },
       ...customerChange(applied),
     },
-    applied.eventId,
-  );
-  return committed.outcome;
+  };
 }
 
 /** Applies a parked event for its now-known customer, then removes it from the park. */
@@ -205,19 +222,23 @@ async function applyParked(parked: ParkedEvent, customerId: string, deps: ApplyD
   await deps.store.unpark(parked.eventId, parked.keys);
 }
 
-/** Records this event's customer as the owner of the ids it reveals; applies who waited. */
+/**
+ * Records `customerId` as the owner of the ids events reveal; applies who waited. Returns,
+ * per key, how many parked events it applied.
+ */
 async function revealOwners(
   keys: readonly string[],
   customerId: string,
   deps: ApplyDeps,
-): Promise<number> {
-  let applied = 0;
-  for (const { key, owner, waiting } of await deps.store.revealOwners(keys, customerId)) {
+): Promise<Map<string, number>> {
+  const applied = new Map<string, number>();
+  const unique = [...new Set(keys)];
+  for (const { key, owner, waiting } of await deps.store.revealOwners(unique, customerId)) {
     for (const eventId of waiting) {
       const parked = await deps.store.parkedEvent(eventId);
       if (parked) {
         await applyParked(parked, owner, deps);
-        applied += 1;
+        applied.set(key, (applied.get(key) ?? 0) + 1);
       } else {
         // Applied by someone else meanwhile: only the waiting mark is left.
         await deps.store.unpark(eventId, [key]);
@@ -227,27 +248,54 @@ async function revealOwners(
   return applied;
 }
 
-export async function applyEvent(
+/** How many of `applied` (per key) were revealed by `keys`, each key counted once. */
+function countRevealed(keys: readonly string[], applied: Map<string, number>): number {
+  let count = 0;
+  for (const key of new Set(keys)) {
+    count += applied.get(key) ?? 0;
+    applied.delete(key);
+  }
+  return count;
+}
+
+/** An event up to its status write: its result so far and, when it commits, what follows. */
+interface Prepared {
+  result: ApplyResult;
+  /** Set when the event committed a fact: the change to write, then what to do after. */
+  commit?: {
+    customerId: string;
+    change: StatusChange;
+    /** The keys the event was parked under (unparked after the status write). */
+    parkedKeys: readonly string[];
+    /** The ids it reveals its customer for. */
+    revealKeys: readonly string[];
+  };
+}
+
+/** Checks, finds the customer, parks or commits the fact: everything before the status write. */
+async function prepareEvent(
   body: string,
   expectedType: string | null,
   deps: ApplyDeps,
-): Promise<ApplyResult> {
+): Promise<Prepared> {
   const event = parseQueuedEvent(body, expectedType);
   const rule = ruleForType(event.type)!;
-  const result = (outcome: ApplyOutcome, customerId: string | null, unparked = 0) => ({
+  const result = (outcome: ApplyOutcome, customerId: string | null): ApplyResult => ({
     outcome,
     eventId: event.id,
     type: event.type,
     customerId,
-    unparked,
+    unparked: 0,
   });
   // Ids and dates Stripe never sends stop here (the verifier refuses them on the webhook).
   const problem = eventProblem(event, Math.floor(deps.clock().getTime() / 1000));
-  if (problem) return { ...result('refused', null), reason: problem };
+  if (problem) return { result: { ...result('refused', null), reason: problem } };
 
   let owner = await findCustomer(event, rule, deps);
-  if ('unsupported' in owner) return { ...result('unsupported', null), reason: owner.unsupported };
-  if ('none' in owner) return result('no_customer', null);
+  if ('unsupported' in owner) {
+    return { result: { ...result('unsupported', null), reason: owner.unsupported } };
+  }
+  if ('none' in owner) return { result: result('no_customer', null) };
   const fact = rule.toFact(event);
   const links = rule.links?.(event) ?? [];
   let parkedKeys: readonly string[] = [];
@@ -267,19 +315,101 @@ export async function applyEvent(
       },
       deps.clock().getTime(),
     );
-    if (!known) return result('parked', null);
+    if (!known) return { result: result('parked', null) };
     owner = { customerId: known };
   }
-  const outcome = await commitFact(fact, owner.customerId, links, deps);
-  // Unpark only after the commit: a crash in between leaves the event parked, never lost.
-  if (parkedKeys.length > 0) await deps.store.unpark(event.id, parkedKeys);
+  const committed = await commitFactOnly(fact, owner.customerId, links, deps);
   const alias = typeof fact.data.customerAccount === 'string' ? [fact.data.customerAccount] : [];
-  const unparked = await revealOwners(
-    [...rule.revealKeys(event), ...alias],
-    owner.customerId,
+  return {
+    result: result(committed.outcome, owner.customerId),
+    commit: {
+      customerId: owner.customerId,
+      change: committed.change,
+      parkedKeys,
+      revealKeys: [...rule.revealKeys(event), ...alias],
+    },
+  };
+}
+
+/**
+ * After the status write of the events of one customer: unpark those that were parked, then
+ * record the ids they reveal (one read for all of them) and apply the events that waited.
+ */
+async function finishEvents(
+  customerId: string,
+  prepared: readonly Prepared[],
+  deps: ApplyDeps,
+): Promise<ApplyResult[]> {
+  // Unpark only after the commit: a crash in between leaves the event parked, never lost.
+  await Promise.all(
+    prepared.map(async ({ result, commit }) => {
+      if (commit && commit.parkedKeys.length > 0) {
+        await deps.store.unpark(result.eventId, commit.parkedKeys);
+      }
+    }),
+  );
+  const applied = await revealOwners(
+    prepared.flatMap((p) => p.commit?.revealKeys ?? []),
+    customerId,
     deps,
   );
-  return result(outcome, owner.customerId, unparked);
+  return prepared.map((p) => ({
+    ...p.result,
+    unparked: countRevealed(p.commit?.revealKeys ?? [], applied),
+  }));
+}
+
+export async function applyEvent(
+  body: string,
+  expectedType: string | null,
+  deps: ApplyDeps,
+): Promise<ApplyResult> {
+  const prepared = await prepareEvent(body, expectedType, deps);
+  if (!prepared.commit) return prepared.result;
+  const { customerId, change } = prepared.commit;
+  await deps.store.applyToStatus(customerId, change, change.commit!.id);
+  const [result] = await finishEvents(customerId, [prepared], deps);
+  return result!;
+}
+
+/**
+ * Applies a batch: each event is checked and its fact committed on its own, then each
+ * customer's status item is written once with the merged changes of all its events of the
+ * batch (mergeStatusChanges), then its events are unparked and reveal their owners. Writers
+ * of one customer in one batch thus make one write instead of racing each other. Per event,
+ * its result or the error that keeps it for redelivery: a failure after an event's fact
+ * (its customer's status write, or what follows) fails every event of that customer in the
+ * batch; their facts are kept, and a redelivery, a duplicate, brings the item up to date.
+ */
+export async function applyEvents(
+  bodies: readonly string[],
+  expectedType: string | null,
+  deps: ApplyDeps,
+): Promise<(ApplyResult | Error)[]> {
+  const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)));
+  const outcomes: (Prepared | ApplyResult | Error)[] = await Promise.all(
+    bodies.map((body) => prepareEvent(body, expectedType, deps).catch(asError)),
+  );
+  const byCustomer = new Map<string, number[]>();
+  outcomes.forEach((p, i) => {
+    if (p instanceof Error || !('result' in p)) return;
+    if (!p.commit) outcomes[i] = p.result;
+    else byCustomer.set(p.commit.customerId, [...(byCustomer.get(p.commit.customerId) ?? []), i]);
+  });
+  await Promise.all(
+    [...byCustomer].map(async ([customerId, indexes]) => {
+      const prepared = indexes.map((i) => outcomes[i] as Prepared);
+      const merged = prepared.map((p) => p.commit!.change).reduce(mergeStatusChanges);
+      try {
+        await deps.store.applyToStatus(customerId, merged, merged.commit!.id);
+        const results = await finishEvents(customerId, prepared, deps);
+        indexes.forEach((i, k) => (outcomes[i] = results[k]!));
+      } catch (err) {
+        for (const i of indexes) outcomes[i] = asError(err);
+      }
+    }),
+  );
+  return outcomes as (ApplyResult | Error)[];
 }
 
 /** The sweeper's retry of one parked event: look its owner up again and apply it. */

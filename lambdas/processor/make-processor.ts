@@ -1,14 +1,15 @@
-// The processor Lambda: an SQS batch in, partial batch failures out (Powertools batch), so
-// one bad message never makes the good ones of its batch run again. Each record goes
-// through applyEvent; any throw leaves that message for SQS to redeliver, then the DLQ.
+// The processor Lambda: an SQS batch in, partial batch failures out, so one bad message
+// never makes the good ones of its batch run again. The batch goes through applyEvents (each
+// event's fact on its own, each customer's status item written once for the batch); an event
+// that fails is reported as a batch item failure, which leaves its message for SQS to
+// redeliver, then the DLQ.
 
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { METRICS } from '../core/metric-names';
 import { MetricUnit, since, type Logger, type Metrics } from '../observability';
 import { MESSAGE_ATTRIBUTES, eventTextOf } from '../adapters/queue-layout';
 import { StatusItemTooLargeError } from '../adapters/status-writer';
-import { applyEvent, type ApplyDeps, type ApplyOutcome } from './apply-event';
+import { applyEvents, type ApplyDeps, type ApplyOutcome, type ApplyResult } from './apply-event';
 
 export interface ProcessorDeps extends ApplyDeps {
   /** The one event type this processor's queue carries (null: any handled type). */
@@ -37,55 +38,77 @@ const WARNED: Partial<Record<ApplyOutcome, string>> = {
 export function makeProcessorHandler(deps: ProcessorDeps) {
   const { logger, metrics } = deps;
 
-  const processRecord = async (record: SQSRecord) => {
-    const start = performance.now();
-    try {
-      const body = eventTextOf(
-        record.body,
-        record.messageAttributes?.[MESSAGE_ATTRIBUTES.encoding]?.stringValue,
-      );
-      const result = await applyEvent(body, deps.eventType, deps);
-      const latencyMs = since(start);
-      metrics.addMetric(OUTCOME_METRIC[result.outcome], MetricUnit.Count, 1);
-      metrics.addMetric(METRICS.applyLatencyMs, MetricUnit.Milliseconds, latencyMs);
-      const line = {
-        eventId: result.eventId,
-        type: result.type,
-        customerId: result.customerId,
-        outcome: result.outcome,
-        unparked: result.unparked,
-        latencyMs,
-        receiveCount: record.attributes.ApproximateReceiveCount,
-      };
-      const warning = WARNED[result.outcome];
-      if (warning) logger.warn(warning, { ...line, reason: result.reason });
-      else logger.debug('event processed', line);
-    } catch (err) {
-      if (err instanceof StatusItemTooLargeError) {
-        // Loud: the item is marked so readers answer from the facts, the message retries and
-        // dead-letters (the DLQ alarm), and the metric has an alarm of its own.
-        metrics.addMetric(METRICS.statusWriteFailed, MetricUnit.Count, 1);
-        await deps.markOversize?.(err.customerId).catch(() => undefined);
-      }
-      logger.error('event failed; left for redelivery', {
-        messageId: record.messageId,
-        eventId: record.messageAttributes?.eventId?.stringValue,
-        receiveCount: record.attributes.ApproximateReceiveCount,
-        error: (err as Error).message,
-        errorName: (err as Error).name,
-      });
-      throw err;
-    }
+  const recorded = (record: SQSRecord, result: ApplyResult, latencyMs: number) => {
+    metrics.addMetric(OUTCOME_METRIC[result.outcome], MetricUnit.Count, 1);
+    metrics.addMetric(METRICS.applyLatencyMs, MetricUnit.Milliseconds, latencyMs);
+    const line = {
+      eventId: result.eventId,
+      type: result.type,
+      customerId: result.customerId,
+      outcome: result.outcome,
+      unparked: result.unparked,
+      latencyMs,
+      receiveCount: record.attributes.ApproximateReceiveCount,
+    };
+    const warning = WARNED[result.outcome];
+    if (warning) logger.warn(warning, { ...line, reason: result.reason });
+    else logger.debug('event processed', line);
   };
 
-  return async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
-    // One BatchProcessor per invocation: it keeps per-batch state.
-    const processor = new BatchProcessor(EventType.SQS);
+  const failed = (record: SQSRecord, err: Error) => {
+    logger.error('event failed; left for redelivery', {
+      messageId: record.messageId,
+      eventId: record.messageAttributes?.eventId?.stringValue,
+      receiveCount: record.attributes.ApproximateReceiveCount,
+      error: err.message,
+      errorName: err.name,
+    });
+  };
+
+  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    const start = performance.now();
+    const records = event.Records;
     try {
-      return await processPartialResponse(event, processRecord, processor, {
-        ...(context ? { context } : {}),
-        throwOnFullBatchFailure: false,
+      const bodies: (string | Error)[] = records.map((record) => {
+        try {
+          return eventTextOf(
+            record.body,
+            record.messageAttributes?.[MESSAGE_ATTRIBUTES.encoding]?.stringValue,
+          );
+        } catch (err) {
+          return err as Error;
+        }
       });
+      const readable = bodies.flatMap((b, i) => (typeof b === 'string' ? [i] : []));
+      const applied = await applyEvents(
+        readable.map((i) => bodies[i] as string),
+        deps.eventType,
+        deps,
+      );
+      const outcomes = [...bodies] as (string | Error | ApplyResult)[];
+      readable.forEach((i, k) => (outcomes[i] = applied[k]!));
+      const latencyMs = since(start);
+      // Loud: an item a write could not hold is marked so readers answer from the facts, its
+      // events retry and dead-letter (the DLQ alarm), and the metric has an alarm of its own.
+      const oversize = new Set<string>();
+      const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+      outcomes.forEach((outcome, i) => {
+        const record = records[i]!;
+        if (outcome instanceof Error) {
+          if (outcome instanceof StatusItemTooLargeError) {
+            metrics.addMetric(METRICS.statusWriteFailed, MetricUnit.Count, 1);
+            oversize.add(outcome.customerId);
+          }
+          failed(record, outcome);
+          batchItemFailures.push({ itemIdentifier: record.messageId });
+        } else {
+          recorded(record, outcome as ApplyResult, latencyMs);
+        }
+      });
+      for (const customerId of oversize) {
+        await deps.markOversize?.(customerId).catch(() => undefined);
+      }
+      return { batchItemFailures };
     } finally {
       metrics.publishStoredMetrics();
     }

@@ -155,7 +155,7 @@ describe('an event whose body holds characters SQS refuses', () => {
       logger: testLogger,
       metrics: testMetrics,
     });
-    const answer = await processor({ Records: [toSqsRecord(message!, queues[0]!)] }, {} as never);
+    const answer = await processor({ Records: [toSqsRecord(message!, queues[0]!)] });
     expect(answer).toEqual({ batchItemFailures: [] });
     const { facts } = await store.allFacts('cus_SqsRefused');
     expect(facts.map((fact) => fact.eventId)).toEqual(['evt_sqs_refused']);
