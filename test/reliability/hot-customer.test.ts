@@ -31,6 +31,7 @@ import { FactStore } from '../../lambdas/adapters/fact-store';
 import { MESSAGE_ATTRIBUTES } from '../../lambdas/adapters/queue-layout';
 import { isConditionFailure } from '../../lambdas/adapters/status-writer';
 import { PK_PREFIX } from '../../lambdas/adapters/table-layout';
+import { itemBytes } from '../../bin/bench/trouble';
 import { makeLogger } from '../../lambdas/observability';
 import { makeProcessorHandler } from '../../lambdas/processor/make-processor';
 import { rebuildAll } from '../../lambdas/rebuild/rebuild-status';
@@ -75,19 +76,60 @@ interface Conflicts {
   overflow: number;
 }
 
+/** Writes of the status item (any request writing it, refused ones too) and their units. */
+interface StatusWrites {
+  requests: number;
+  /** Write units as DynamoDB charges them: the item's size in 1 KB steps, per write. */
+  units: number;
+  /** The item's size as last seen (a read, or an answer with the item), in bytes. */
+  lastBytes: number;
+  largestBytes: number;
+}
+
 const keyPk = (key: Record<string, AttributeValue> | undefined) => key?.pk?.S ?? '';
 
 /**
  * A DynamoDB client that counts the condition failures of requests on a status item or its
  * overflow items (the status writer's), outside the SDK's retries; it changes no request.
  */
-function countingDynamo(conflicts: Conflicts): DynamoDBClient {
+function countingDynamo(conflicts: Conflicts, writes: StatusWrites): DynamoDBClient {
   const ddb = makeDynamoClient({ ...LOCAL_AWS, endpoint: inject('dynamoEndpoint') });
+  const seen = (item: Record<string, AttributeValue> | undefined) => {
+    if (!item || !keyPk(item).startsWith(PK_PREFIX.status)) return;
+    writes.lastBytes = itemBytes(item);
+    writes.largestBytes = Math.max(writes.largestBytes, writes.lastBytes);
+  };
   ddb.middlewareStack.add(
     (next, context) => async (args) => {
+      const request = args.input as {
+        Key?: Record<string, AttributeValue>;
+        Item?: Record<string, AttributeValue>;
+        TransactItems?: { Update?: { Key: Record<string, AttributeValue> } }[];
+      };
+      const writesStatus =
+        (/^(Update|Put|Delete)Item/.test(context.commandName ?? '') &&
+          keyPk(request.Key ?? request.Item).startsWith(PK_PREFIX.status)) ||
+        (request.TransactItems ?? []).some((t) =>
+          keyPk(t.Update?.Key).startsWith(PK_PREFIX.status),
+        );
+      const charge = () => {
+        if (!writesStatus) return;
+        writes.requests += 1;
+        writes.units += Math.max(1, Math.ceil(writes.lastBytes / 1024));
+      };
       try {
-        return await next(args);
+        const result = await next(args);
+        const output = result.output as {
+          Item?: Record<string, AttributeValue>;
+          Attributes?: Record<string, AttributeValue>;
+        };
+        seen(output.Item);
+        if (output.Attributes?.pk) seen(output.Attributes);
+        charge();
+        return result;
       } catch (err) {
+        seen((err as { Item?: Record<string, AttributeValue> }).Item);
+        charge();
         const input = args.input as {
           Key?: Record<string, AttributeValue>;
           Item?: Record<string, AttributeValue>;
@@ -146,7 +188,8 @@ describe('a hot customer', () => {
     // Prepare: the table, one queue per type, the verifier, the sweeper and status API of
     // the local twin, and five pollers per queue.
     const conflicts: Conflicts = { parts: 0, item: 0, overflow: 0 };
-    const ddb = countingDynamo(conflicts);
+    const writes: StatusWrites = { requests: 0, units: 0, lastBytes: 0, largestBytes: 0 };
+    const ddb = countingDynamo(conflicts, writes);
     const sqs = sqsClient();
     const table = await freshTable(ddb);
     const prefix = uniqueName('hot');
@@ -194,7 +237,7 @@ describe('a hot customer', () => {
     const clients: { destroy(): void }[] = [];
     const poll = (queue: QueuePair) =>
       Array.from({ length: POLLERS_PER_TYPE }, () => {
-        const own = { ddb: countingDynamo(conflicts), sqs: sqsClient() };
+        const own = { ddb: countingDynamo(conflicts, writes), sqs: sqsClient() };
         clients.push(own.ddb, own.sqs);
         const processor = makeProcessorHandler({
           eventType: queue.type,
@@ -334,6 +377,12 @@ describe('a hot customer', () => {
     const drainSeconds = (Math.max(...doneAt.values()) - first) / 1000;
     console.log(
       `hot customer, details: conflicts ${conflicts.parts} guarded parts (refused, not retried), ${conflicts.item} item writes, ${conflicts.overflow} overflow; drained in ${drainSeconds.toFixed(1)} s (${(workload.events.length / drainSeconds).toFixed(0)} events/s); processing p99 ${percentile(processing, 99)} ms, p50 ${percentile(processing, 50)} ms`,
+    );
+    // What the same writes would cost one item in AWS, where a single item takes at most
+    // 1,000 write units a second (its partition's limit) and a write is charged by its size.
+    const unitsPerEvent = writes.units / workload.events.length;
+    console.log(
+      `hot customer, status item: ${(writes.requests / workload.events.length).toFixed(2)} writes per event, up to ${(writes.largestBytes / 1024).toFixed(1)} KB, ${unitsPerEvent.toFixed(1)} write units per event (in AWS one item's 1,000 write units a second would apply at most ${Math.floor(1000 / unitsPerEvent)} events/s of one customer)`,
     );
 
     expect(result.customers).toBe(1);
