@@ -89,9 +89,18 @@ export class OverflowStore {
   ): Promise<ContributionName[]> {
     const key = overflowKey(customerId, change.kind, change.objectId);
     for (let attempt = 0; attempt < 8; attempt++) {
-      const got = await this.ddb.send(
-        new GetItemCommand({ TableName: this.tableName, Key: keyOf(key), ConsistentRead: true }),
-      );
+      // An object folded from one fact is most likely new: try creating its item first (the
+      // transaction's condition refuses if it exists, and the next attempt reads it).
+      const got: { Item?: Item } =
+        attempt === 0 && change.count <= 1
+          ? {}
+          : await this.ddb.send(
+              new GetItemCommand({
+                TableName: this.tableName,
+                Key: keyOf(key),
+                ConsistentRead: true,
+              }),
+            );
       const storedCount = got.Item ? Number(got.Item.c?.N ?? 0) : -1;
       const old = got.Item?.v?.S ? decodeEntry(got.Item.v.S) : null;
       if (storedCount > change.count) return []; // overtaken by a newer snapshot

@@ -124,7 +124,13 @@ async function lookUpOwner(
   return unknown;
 }
 
-/** The status-item entries of objects, each folded from all its facts and links. */
+/**
+ * The status-item entries of objects, each folded from all its facts and links. An object
+ * closed from its only fact (a succeeded charge, say) is left out: a closed entry is written
+ * so that an older snapshot cannot bring the object back, and a snapshot of one fact has none
+ * older; another single fact of the object is folded again, with both, by whichever of the two
+ * events commits last.
+ */
 function entriesOf(
   objects: ReadonlyMap<string, ObjectFacts>,
 ): NonNullable<StatusChange['entries']> {
@@ -132,6 +138,7 @@ function entriesOf(
   for (const [objectId, { facts, links }] of objects) {
     const count = facts.length + links.length;
     for (const [kind, entry] of objectEntries(facts, links)) {
+      if (entry === null && count <= 1) continue;
       entries.push({ kind, objectId, count, entry });
     }
   }
