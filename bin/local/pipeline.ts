@@ -303,6 +303,20 @@ async function startStreamPoller(
   };
 }
 
+/** Stops SQS pollers, aborting their pending receives, once each has stopped. */
+export async function stopConsumers(consumers: readonly Consumer[]): Promise<void> {
+  await Promise.all(
+    consumers.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (!c.status.isRunning) return resolve();
+          c.once('stopped', () => resolve());
+          c.stop({ abort: true });
+        }),
+    ),
+  );
+}
+
 export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
   const clientConfig = { ...LOCAL_AWS, endpoint: options.dynamoEndpoint };
   const ddb = options.dynamoClient ?? makeDynamoClient(clientConfig);
@@ -470,16 +484,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     async stop() {
       stopping = true;
       clearInterval(sweepTimer);
-      await Promise.all(
-        consumers.map(
-          (c) =>
-            new Promise<void>((resolve) => {
-              if (!c.status.isRunning) return resolve();
-              c.once('stopped', () => resolve());
-              c.stop({ abort: true });
-            }),
-        ),
-      );
+      await stopConsumers(consumers);
       await Promise.allSettled([...inFlight]);
       await stopStream();
       await sweeping;

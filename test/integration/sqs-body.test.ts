@@ -4,24 +4,21 @@
 // statement of those ranges, and the whole way (verifier -> real queue -> processor ->
 // DynamoDB Local) with an event whose customer name holds U+FFFE and U+FFFF.
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { queueUrlPrefixOf } from '../../bin/local/provision';
 import { toSqsRecord } from '../../bin/local/pipeline';
-import { buildEvent, signatureHeader } from '../../bin/events/stripe-events';
-import { makeSqsEventQueue } from '../../lambdas/adapters/event-queue';
+import { buildEvent } from '../../bin/events/stripe-events';
 import {
   MESSAGE_ATTRIBUTES,
   eventTextOf,
   queuedBody,
   sqsAcceptsBody,
 } from '../../lambdas/adapters/queue-layout';
-import { HANDLED_TYPES } from '../../lambdas/core/registry';
 import { makeProcessorHandler } from '../../lambdas/processor/make-processor';
-import { makeVerifierHandler } from '../../lambdas/verifier/make-verifier';
 import { freshQueues, freshTable } from '../support/local-stack';
 import { testLogger, testMetrics } from '../support/telemetry';
+import { queueingVerifier, signedWebhook } from '../support/webhook-request';
 
 /** The ranges SQS documents for a message body, as code points. */
 const SQS_RANGES: ReadonlyArray<readonly [number, number]> = [
@@ -104,15 +101,8 @@ describe('an event whose body holds characters SQS refuses', () => {
     const { sqs, queues, prefix } = await freshQueues([type]);
     const { store } = await freshTable();
     const secret = 'whsec_sqs_body';
-    const verifier = makeVerifierHandler({
+    const verifier = queueingVerifier(sqs, queueUrlPrefixOf(queues[0]!, prefix), {
       secrets: async () => [secret],
-      queue: makeSqsEventQueue(sqs, queueUrlPrefixOf(queues[0]!, prefix)),
-      enabledTypes: new Set(HANDLED_TYPES),
-      stripeMode: null,
-      toleranceSeconds: 300,
-      clock: () => new Date(),
-      logger: testLogger,
-      metrics: testMetrics,
     });
     const payload = JSON.stringify(
       buildEvent(type, {
@@ -122,16 +112,7 @@ describe('an event whose body holds characters SQS refuses', () => {
     );
     expect(sqsTakesText(payload)).toBe(false);
 
-    const res = await verifier({
-      version: '2.0',
-      routeKey: 'POST /webhook',
-      rawPath: '/webhook',
-      rawQueryString: '',
-      headers: { 'stripe-signature': signatureHeader(payload, secret) },
-      requestContext: { http: { method: 'POST' } } as APIGatewayProxyEventV2['requestContext'],
-      body: payload,
-      isBase64Encoded: false,
-    });
+    const res = await verifier(signedWebhook(payload, secret));
     expect(res.statusCode).toBe(200);
 
     const got = await sqs.send(

@@ -2,22 +2,18 @@
 // its attributes and exact bytes; an unhandled type lands nowhere; no queue, no 200. And
 // the Secrets Manager source re-reading a rotated secret (through a small fake port).
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_AWS, freePort } from '../../bin/local/emulators';
 import { queueUrlPrefixOf, type QueuePair } from '../../bin/local/provision';
-import { buildEvent, signatureHeader } from '../../bin/events/stripe-events';
-import { makeSqsEventQueue } from '../../lambdas/adapters/event-queue';
+import { buildEvent } from '../../bin/events/stripe-events';
 import {
   readSecretString,
   webhookSecretsFromSecretsManager,
   type SecretsPort,
   type WebhookSecrets,
 } from '../../lambdas/adapters/webhook-secrets';
-import { HANDLED_TYPES } from '../../lambdas/core/registry';
-import { makeVerifierHandler } from '../../lambdas/verifier/make-verifier';
 import { freshQueues } from '../support/local-stack';
-import { testLogger, testMetrics } from '../support/telemetry';
+import { queueingVerifier, signedWebhook } from '../support/webhook-request';
 
 const SECRET = 'whsec_integration';
 const TYPES = ['invoice.paid', 'charge.failed'];
@@ -27,30 +23,11 @@ function verifier(
   urlPrefix: string,
   secrets: WebhookSecrets = async () => [SECRET],
 ) {
-  return makeVerifierHandler({
-    secrets,
-    queue: makeSqsEventQueue(sqs, urlPrefix),
-    enabledTypes: new Set(HANDLED_TYPES),
-    stripeMode: null,
-    toleranceSeconds: 300,
-    clock: () => new Date(),
-    logger: testLogger,
-    metrics: testMetrics,
-  });
+  return queueingVerifier(sqs, urlPrefix, { secrets });
 }
 
-function request(payload: string, secret = SECRET, base64 = false): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: 'POST /webhook',
-    rawPath: '/webhook',
-    rawQueryString: '',
-    headers: { 'stripe-signature': signatureHeader(payload, secret) },
-    requestContext: { http: { method: 'POST' } } as APIGatewayProxyEventV2['requestContext'],
-    body: base64 ? Buffer.from(payload, 'utf8').toString('base64') : payload,
-    isBase64Encoded: base64,
-  };
-}
+const request = (payload: string, secret = SECRET, base64 = false) =>
+  signedWebhook(payload, secret, { base64 });
 
 async function visible(sqs: SQSClient, url: string): Promise<number> {
   const got = await sqs.send(

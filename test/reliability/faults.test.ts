@@ -4,16 +4,12 @@
 import { createServer, type Server } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createRequestHandler } from 'local-aws-sqs';
 import { describe, expect, inject, it } from 'vitest';
 import { LOCAL_AWS, freePort } from '../../bin/local/emulators';
 import { startLocalPipeline, type LocalPipeline } from '../../bin/local/pipeline';
 import { createEventQueues, queueUrlPrefixOf } from '../../bin/local/provision';
-import { signatureHeader } from '../../bin/events/stripe-events';
-import { makeSqsEventQueue } from '../../lambdas/adapters/event-queue';
 import { HANDLED_TYPES } from '../../lambdas/core/registry';
-import { makeVerifierHandler } from '../../lambdas/verifier/make-verifier';
 import {
   derivedStatus,
   eventually,
@@ -21,8 +17,8 @@ import {
   itemStatus,
   uniqueName,
 } from '../support/local-stack';
-import { testLogger, testMetrics } from '../support/telemetry';
 import { essence, makeWorkload, oracle } from './workload';
+import { queueingVerifier, signedWebhook } from '../support/webhook-request';
 
 const SECRET = 'whsec_fault_run';
 
@@ -73,16 +69,7 @@ function faultyDynamo(rate: { value: number }, injected: { count: number }) {
   return ddb;
 }
 
-const webhook = (payload: string): APIGatewayProxyEventV2 => ({
-  version: '2.0',
-  routeKey: '$default',
-  rawPath: '/webhook',
-  rawQueryString: '',
-  headers: { 'stripe-signature': signatureHeader(payload, SECRET) },
-  requestContext: { http: { method: 'POST' } } as APIGatewayProxyEventV2['requestContext'],
-  body: payload,
-  isBase64Encoded: false,
-});
+const webhook = (payload: string) => signedWebhook(payload, SECRET);
 
 describe('faults', () => {
   it('applies every acknowledged event exactly once, or dead-letters it, through injected faults', async () => {
@@ -94,16 +81,8 @@ describe('faults', () => {
       visibilityTimeoutSeconds: 2,
       maxReceiveCount: 8,
     });
-    const verifier = makeVerifierHandler({
+    const verifier = queueingVerifier(sqs, queueUrlPrefixOf(queues[0]!, prefix), {
       secrets: async () => [SECRET],
-      queue: makeSqsEventQueue(sqs, queueUrlPrefixOf(queues[0]!, prefix)),
-      enabledTypes: new Set(HANDLED_TYPES),
-      stripeMode: null,
-      toleranceSeconds: 300,
-      maxBodyBytes: 1_000_000,
-      clock: () => new Date(),
-      logger: testLogger,
-      metrics: testMetrics,
     });
     const rate = { value: 0.1 };
     const injected = { count: 0 };

@@ -16,17 +16,15 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import type { Message } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
+import type { SQSEvent } from 'aws-lambda';
 import { Consumer } from 'sqs-consumer';
 import { describe, expect, inject, it, vi } from 'vitest';
 import { LOCAL_AWS } from '../../bin/local/emulators';
-import { startLocalPipeline, toSqsRecord } from '../../bin/local/pipeline';
+import { startLocalPipeline, stopConsumers, toSqsRecord } from '../../bin/local/pipeline';
 import { createEventQueues, queueUrlPrefixOf, type QueuePair } from '../../bin/local/provision';
-import { signatureHeader } from '../../bin/events/stripe-events';
 import { CONFIG_DEFAULTS } from '../../lib/config';
 import { VISIBILITY_TIMEOUT_FACTOR } from '../../lib/queue-processor';
 import { makeDynamoClient } from '../../lambdas/adapters/dynamo-client';
-import { makeSqsEventQueue } from '../../lambdas/adapters/event-queue';
 import { FactStore } from '../../lambdas/adapters/fact-store';
 import { MESSAGE_ATTRIBUTES } from '../../lambdas/adapters/queue-layout';
 import { isConditionFailure } from '../../lambdas/adapters/status-writer';
@@ -36,10 +34,10 @@ import { makeLogger } from '../../lambdas/observability';
 import { makeProcessorHandler } from '../../lambdas/processor/make-processor';
 import { rebuildAll } from '../../lambdas/rebuild/rebuild-status';
 import { DEFAULT_GATE_SETTINGS, storeOptions } from '../../lambdas/settings';
-import { makeVerifierHandler } from '../../lambdas/verifier/make-verifier';
 import { eventually, freshTable, queueDepth, sqsClient, uniqueName } from '../support/local-stack';
-import { testLogger, testMetrics } from '../support/telemetry';
+import { testMetrics } from '../support/telemetry';
 import { assessAgainstOracle, handlerReads, makeWorkload } from './workload';
+import { queueingVerifier, signedWebhook } from '../support/webhook-request';
 
 const SECRET = 'whsec_hot_customer';
 // At most HISTORY_MAX_LIMIT: the oracle check reads the customer's history as one page.
@@ -166,16 +164,7 @@ function countingDynamo(conflicts: Conflicts, writes: StatusWrites): DynamoDBCli
   return ddb;
 }
 
-const webhook = (payload: string): APIGatewayProxyEventV2 => ({
-  version: '2.0',
-  routeKey: '$default',
-  rawPath: '/webhook',
-  rawQueryString: '',
-  headers: { 'stripe-signature': signatureHeader(payload, SECRET) },
-  requestContext: { http: { method: 'POST' } } as APIGatewayProxyEventV2['requestContext'],
-  body: payload,
-  isBase64Encoded: false,
-});
+const webhook = (payload: string) => signedWebhook(payload, SECRET);
 
 /** The p-th percentile (nearest rank) of `values`. */
 function percentile(values: readonly number[], p: number): number {
@@ -198,16 +187,9 @@ describe('a hot customer', () => {
       visibilityTimeoutSeconds: VISIBILITY_SECONDS,
       maxReceiveCount: CONFIG_DEFAULTS.maxReceiveCount,
     });
-    const verifier = makeVerifierHandler({
+    const verifier = queueingVerifier(sqs, queueUrlPrefixOf(queues[0]!, prefix), {
       secrets: async () => [SECRET],
-      queue: makeSqsEventQueue(sqs, queueUrlPrefixOf(queues[0]!, prefix)),
-      enabledTypes: new Set(types),
-      stripeMode: null,
-      toleranceSeconds: 300,
-      maxBodyBytes: 1_000_000,
-      clock: () => new Date(),
-      logger: testLogger,
-      metrics: testMetrics,
+      types,
     });
     // No queues of its own: its stream-fed notifier, its sweeper (parked disputes whose
     // charge came later) and its status API, on the same counting client.
@@ -292,16 +274,7 @@ describe('a hot customer', () => {
     const consumers = queues.flatMap(poll);
     const stopAll = async () => {
       stopping = true;
-      await Promise.all(
-        consumers.map(
-          (c) =>
-            new Promise<void>((resolve) => {
-              if (!c.status.isRunning) return resolve();
-              c.once('stopped', () => resolve());
-              c.stop({ abort: true });
-            }),
-        ),
-      );
+      await stopConsumers(consumers);
       await Promise.allSettled([...inFlight]);
       await twin.stop();
       for (const c of [ddb, sqs, ...clients]) c.destroy();
