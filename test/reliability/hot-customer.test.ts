@@ -19,6 +19,7 @@ import type { Message } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { Consumer } from 'sqs-consumer';
 import { describe, expect, inject, it, vi } from 'vitest';
+import { itemBytes } from '../../bin/bench/trouble';
 import { LOCAL_AWS } from '../../bin/local/emulators';
 import { startLocalPipeline, stopConsumers, toSqsRecord } from '../../bin/local/pipeline';
 import { createEventQueues, queueUrlPrefixOf, type QueuePair } from '../../bin/local/provision';
@@ -29,15 +30,14 @@ import { FactStore } from '../../lambdas/adapters/fact-store';
 import { MESSAGE_ATTRIBUTES } from '../../lambdas/adapters/queue-layout';
 import { isConditionFailure } from '../../lambdas/adapters/status-writer';
 import { PK_PREFIX } from '../../lambdas/adapters/table-layout';
-import { itemBytes } from '../../bin/bench/trouble';
 import { makeLogger } from '../../lambdas/observability';
 import { makeProcessorHandler } from '../../lambdas/processor/make-processor';
 import { rebuildAll } from '../../lambdas/rebuild/rebuild-status';
 import { DEFAULT_GATE_SETTINGS, storeOptions } from '../../lambdas/settings';
 import { eventually, freshTable, queueDepth, sqsClient, uniqueName } from '../support/local-stack';
 import { testMetrics } from '../support/telemetry';
-import { assessAgainstOracle, handlerReads, makeWorkload } from './workload';
 import { queueingVerifier, signedWebhook } from '../support/webhook-request';
+import { assessAgainstOracle, handlerReads, makeWorkload } from './workload';
 
 const SECRET = 'whsec_hot_customer';
 // At most HISTORY_MAX_LIMIT: the oracle check reads the customer's history as one page.
@@ -88,7 +88,8 @@ const keyPk = (key: Record<string, AttributeValue> | undefined) => key?.pk?.S ??
 
 /**
  * A DynamoDB client that counts the condition failures of requests on a status item or its
- * overflow items (the status writer's), outside the SDK's retries; it changes no request.
+ * overflow items (the status writer's), and every request writing a status item with the
+ * write units it would be charged, outside the SDK's retries; it changes no request.
  */
 function countingDynamo(conflicts: Conflicts, writes: StatusWrites): DynamoDBClient {
   const ddb = makeDynamoClient({ ...LOCAL_AWS, endpoint: inject('dynamoEndpoint') });
