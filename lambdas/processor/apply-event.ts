@@ -366,16 +366,14 @@ async function finishEvents(
   }));
 }
 
+/** Applies one event: a batch of one (applyEvents), its failure thrown. */
 export async function applyEvent(
   body: string,
   expectedType: string | null,
   deps: ApplyDeps,
 ): Promise<ApplyResult> {
-  const prepared = await prepareEvent(body, expectedType, deps);
-  if (!prepared.commit) return prepared.result;
-  const { customerId, change } = prepared.commit;
-  await deps.store.applyToStatus(customerId, change, change.commit!.id);
-  const [result] = await finishEvents(customerId, [prepared], deps);
+  const [result] = await applyEvents([body], expectedType, deps);
+  if (result instanceof Error) throw result;
   return result!;
 }
 
@@ -394,29 +392,30 @@ export async function applyEvents(
   deps: ApplyDeps,
 ): Promise<(ApplyResult | Error)[]> {
   const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)));
-  const outcomes: (Prepared | ApplyResult | Error)[] = await Promise.all(
+  const prepared = await Promise.all(
     bodies.map((body) => prepareEvent(body, expectedType, deps).catch(asError)),
   );
+  // Until its customer's write: an event's result so far (final for those that commit none).
+  const outcomes = prepared.map((p) => (p instanceof Error ? p : p.result));
   const byCustomer = new Map<string, number[]>();
-  outcomes.forEach((p, i) => {
-    if (p instanceof Error || !('result' in p)) return;
-    if (!p.commit) outcomes[i] = p.result;
-    else byCustomer.set(p.commit.customerId, [...(byCustomer.get(p.commit.customerId) ?? []), i]);
+  prepared.forEach((p, i) => {
+    if (p instanceof Error || !p.commit) return;
+    byCustomer.set(p.commit.customerId, [...(byCustomer.get(p.commit.customerId) ?? []), i]);
   });
   await Promise.all(
     [...byCustomer].map(async ([customerId, indexes]) => {
-      const prepared = indexes.map((i) => outcomes[i] as Prepared);
-      const merged = prepared.map((p) => p.commit!.change).reduce(mergeStatusChanges);
+      const group = indexes.map((i) => prepared[i] as Prepared);
+      const merged = group.map((p) => p.commit!.change).reduce(mergeStatusChanges);
       try {
         await deps.store.applyToStatus(customerId, merged, merged.commit!.id);
-        const results = await finishEvents(customerId, prepared, deps);
+        const results = await finishEvents(customerId, group, deps);
         indexes.forEach((i, k) => (outcomes[i] = results[k]!));
       } catch (err) {
         for (const i of indexes) outcomes[i] = asError(err);
       }
     }),
   );
-  return outcomes as (ApplyResult | Error)[];
+  return outcomes;
 }
 
 /** The sweeper's retry of one parked event: look its owner up again and apply it. */

@@ -79,14 +79,13 @@ export function makeProcessorHandler(deps: ProcessorDeps) {
           return err as Error;
         }
       });
-      const readable = bodies.flatMap((b, i) => (typeof b === 'string' ? [i] : []));
       const applied = await applyEvents(
-        readable.map((i) => bodies[i] as string),
+        bodies.filter((b): b is string => typeof b === 'string'),
         deps.eventType,
         deps,
       );
-      const outcomes = [...bodies] as (string | Error | ApplyResult)[];
-      readable.forEach((i, k) => (outcomes[i] = applied[k]!));
+      let next = 0;
+      const outcomes = bodies.map((b) => (typeof b === 'string' ? applied[next++]! : b));
       const latencyMs = since(start);
       // Loud: an item a write could not hold is marked so readers answer from the facts, its
       // events retry and dead-letter (the DLQ alarm), and the metric has an alarm of its own.
@@ -102,7 +101,7 @@ export function makeProcessorHandler(deps: ProcessorDeps) {
           failed(record, outcome);
           batchItemFailures.push({ itemIdentifier: record.messageId });
         } else {
-          recorded(record, outcome as ApplyResult, latencyMs);
+          recorded(record, outcome, latencyMs);
         }
       });
       for (const customerId of oversize) {

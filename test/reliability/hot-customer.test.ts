@@ -100,17 +100,20 @@ function countingDynamo(conflicts: Conflicts, writes: StatusWrites): DynamoDBCli
   };
   ddb.middlewareStack.add(
     (next, context) => async (args) => {
-      const request = args.input as {
+      const input = args.input as {
         Key?: Record<string, AttributeValue>;
         Item?: Record<string, AttributeValue>;
-        TransactItems?: { Update?: { Key: Record<string, AttributeValue> } }[];
+        ReturnValuesOnConditionCheckFailure?: string;
+        TransactItems?: {
+          Put?: { Item: Record<string, AttributeValue> };
+          Update?: { Key: Record<string, AttributeValue> };
+          ConditionCheck?: { Key: Record<string, AttributeValue> };
+        }[];
       };
       const writesStatus =
         (/^(Update|Put|Delete)Item/.test(context.commandName ?? '') &&
-          keyPk(request.Key ?? request.Item).startsWith(PK_PREFIX.status)) ||
-        (request.TransactItems ?? []).some((t) =>
-          keyPk(t.Update?.Key).startsWith(PK_PREFIX.status),
-        );
+          keyPk(input.Key ?? input.Item).startsWith(PK_PREFIX.status)) ||
+        (input.TransactItems ?? []).some((t) => keyPk(t.Update?.Key).startsWith(PK_PREFIX.status));
       const charge = () => {
         if (!writesStatus) return;
         writes.requests += 1;
@@ -129,16 +132,6 @@ function countingDynamo(conflicts: Conflicts, writes: StatusWrites): DynamoDBCli
       } catch (err) {
         seen((err as { Item?: Record<string, AttributeValue> }).Item);
         charge();
-        const input = args.input as {
-          Key?: Record<string, AttributeValue>;
-          Item?: Record<string, AttributeValue>;
-          ReturnValuesOnConditionCheckFailure?: string;
-          TransactItems?: {
-            Put?: { Item: Record<string, AttributeValue> };
-            Update?: { Key: Record<string, AttributeValue> };
-            ConditionCheck?: { Key: Record<string, AttributeValue> };
-          }[];
-        };
         if (isConditionFailure(err)) {
           const pk = keyPk(input.Key ?? input.Item);
           if (pk.startsWith(PK_PREFIX.status)) {
